@@ -1,0 +1,48 @@
+# One target per habit. Every target does its own set-up on a fresh machine (venv, pip, npm ci,
+# Debian packages the tests need), so `make demo` and `make test` work from a fresh clone.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: setup demo test test-unit bench lint format clean
+
+setup: $(VENV)/.installed node_modules/.installed .system-deps
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# pdftotext/pdftoppm let the tests read the PDFs we render.
+.system-deps: scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh
+	touch $@
+
+demo: setup
+	$(PY) -m devhost.demo
+
+test: setup
+	$(PY) -m pytest -q
+
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
+
+bench: setup
+	$(PY) -m bench
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf out .devhost .pytest_cache .ruff_cache .system-deps

@@ -1,0 +1,122 @@
+"""Start and stop Azurite, the official Azure Storage emulator (npm package, pinned in
+package.json), for the demo, devhost and the tests.
+
+``Azurite.start()`` runs ``node_modules/.bin/azurite`` on free (or given) loopback ports and
+waits until blob, queue and table endpoints accept connections; ``connection_string`` is what
+the app's ``AzureWebJobsStorage`` setting takes. If Azurite is already listening on the
+requested ports (a developer's own instance), it is reused and left running.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Azurite's well-known development account; public and documented, not a secret.
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def connection_string(blob_port: int, queue_port: int, table_port: int) -> str:
+    base = "http://127.0.0.1"
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"BlobEndpoint={base}:{blob_port}/{DEV_ACCOUNT};"
+        f"QueueEndpoint={base}:{queue_port}/{DEV_ACCOUNT};"
+        f"TableEndpoint={base}:{table_port}/{DEV_ACCOUNT};"
+    )
+
+
+def azurite_executable() -> str:
+    local = ROOT / "node_modules" / ".bin" / "azurite"
+    if local.exists():
+        return str(local)
+    found = shutil.which("azurite")
+    if found:
+        return found
+    raise RuntimeError("Azurite is not installed: run `npm ci` in the project folder (make setup does it)")
+
+
+class Azurite:
+    def __init__(self, *, location: str | Path | None = None, in_memory: bool = False,
+                 blob_port: int | None = None, queue_port: int | None = None,
+                 table_port: int | None = None) -> None:
+        self.blob_port = blob_port or free_port()
+        self.queue_port = queue_port or free_port()
+        self.table_port = table_port or free_port()
+        self.in_memory = in_memory
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        if location is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="azurite-")
+            location = self._tmp.name
+        self.location = Path(location)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.reused = False
+
+    @property
+    def connection_string(self) -> str:
+        return connection_string(self.blob_port, self.queue_port, self.table_port)
+
+    def start(self, timeout: float = 30.0) -> Azurite:
+        ports = (self.blob_port, self.queue_port, self.table_port)
+        if all(_listening(p) for p in ports):
+            self.reused = True
+            return self
+        self.location.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            azurite_executable(), "--silent", "--skipApiVersionCheck", "--loose",
+            "--blobHost", "127.0.0.1", "--blobPort", str(self.blob_port),
+            "--queueHost", "127.0.0.1", "--queuePort", str(self.queue_port),
+            "--tableHost", "127.0.0.1", "--tablePort", str(self.table_port),
+        ]  # fmt: skip
+        # Azurite refuses --location together with --inMemoryPersistence.
+        cmd += ["--inMemoryPersistence"] if self.in_memory else ["--location", str(self.location)]
+        log = open(self.location / "azurite.log", "ab")  # noqa: SIM115 - owned by the process
+        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                        start_new_session=True, env={**os.environ})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Azurite exited with {self.process.returncode}; see {self.location}/azurite.log")
+            if all(_listening(p) for p in ports):
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"Azurite did not start within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            # Azurite waits for idle keep-alive connections on SIGTERM; don't wait long for it.
+            self.process.terminate()
+            try:
+                self.process.wait(2)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Azurite:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Debian packages the tests and the demo use: poppler-utils (pdftotext, pdftoppm) to read the
+# PDFs we render. Installs only what is missing; needs root or sudo for apt-get.
+set -euo pipefail
+missing=()
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "Installing Debian packages: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
