@@ -1,0 +1,73 @@
+"""Domain errors and their classification.
+
+Transient errors are raised so the durable retry policy retries them; permanent ones become a
+typed failure outcome that fails the report at once (DESIGN.md rule 4). Every message here is
+sanitized: it may name a subscription or an HTTP status, never a token, secret or header.
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class AdvisorReportsError(Exception):
+    """Base for our errors. ``code`` is machine-readable, ``str()`` is safe to show a user."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(sanitize(message))
+        if code:
+            self.code = code
+
+
+class TransientError(AdvisorReportsError):
+    """Can succeed on retry: throttling, 5xx, connection failures, timeouts."""
+
+    code = "transient"
+
+
+class PermanentError(AdvisorReportsError):
+    """Will fail the same way on retry: bad credentials, no access, no such subscription."""
+
+    code = "permanent"
+
+
+class InvalidInputError(AdvisorReportsError):
+    """Input that can never be processed; ``field`` names what was wrong, ``line`` where."""
+
+    code = "invalid_input"
+
+    def __init__(self, message: str, *, field: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.line = line
+
+
+class LimitExceededError(AdvisorReportsError):
+    code = "limit_exceeded"
+
+
+_SECRET_PATTERNS = [
+    # bearer tokens and JWTs
+    (re.compile(r"(?i)bearer\s+[A-Za-z0-9\-._~+/]+=*"), "Bearer [redacted]"),
+    (re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"), "[redacted-jwt]"),
+    # key=value secrets in connection strings, query strings and form bodies
+    (
+        re.compile(
+            r"(?i)\b(client_secret|clientsecret|secret|password|accountkey|sharedaccesskey|sig|"
+            r"access_token|refresh_token|assertion|code)=([^&;\s\"']+)"
+        ),
+        r"\1=[redacted]",
+    ),
+]
+
+
+def sanitize(message: str, limit: int = 500) -> str:
+    """Remove anything that looks like a credential and cap the length."""
+    text = str(message)
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return text
