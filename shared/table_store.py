@@ -1,0 +1,413 @@
+"""Azure Table Storage repositories: reports and their recommendations.
+
+Layout:
+- ``recommendations`` table: PartitionKey = report id, RowKey = subscription id + "_" + a hash
+  of the recommendation id, so the same recommendation always lands on the same entity and
+  a retried fetch overwrites instead of duplicating (DESIGN.md rule 3).
+- ``reports`` table, one partition ``report``: RowKey ``r_{id}`` holds the report; RowKey
+  ``t_{inverted time}_{id}`` is a small index row so listing newest-first is one range scan.
+  Both are written in one transaction, so they never disagree.
+
+Table Storage limits are enforced here rather than trusted to the service (Azurite does not
+enforce all of them): 64 KiB per string property, 1 MiB per entity, 100 operations and 4 MiB
+per transaction, no ``/ \\ # ?`` or control characters in keys. Every query built from input
+uses the SDK's parameter substitution.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.data.tables import TableClient, TableServiceClient, UpdateMode
+
+from .errors import InvalidInputError, PermanentError, TransientError
+from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType, parse_money
+
+MAX_STRING_BYTES = 64 * 1024  # UTF-16 bytes per string property
+MAX_ENTITY_BYTES = 1024 * 1024
+ENTITY_BUDGET_BYTES = 960 * 1024  # leave room for system properties and the request envelope
+MAX_BATCH_OPERATIONS = 100
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+BATCH_BUDGET_BYTES = 3 * 1024 * 1024  # the multipart envelope adds to the entities' own size
+TRUNCATION_MARK = " \u2026[truncated]"
+REPORT_PARTITION = "report"
+
+_FORBIDDEN_KEY_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
+
+
+def check_key(value: str, what: str = "key") -> str:
+    """Reject a PartitionKey/RowKey the service would refuse (or worse, misroute)."""
+    if not value or _FORBIDDEN_KEY_CHARS.search(value) or len(value.encode("utf-16-le")) > 1024:
+        raise InvalidInputError(f"{what} {value[:60]!r} is not a valid table key", field=what)
+    return value
+
+
+def recommendation_row_key(rec: Recommendation) -> str:
+    digest = hashlib.sha1(rec.recommendation_id.lower().encode("utf-8"), usedforsecurity=False).hexdigest()
+    return check_key(f"{rec.subscription_id.lower()}_{digest[:32]}", "RowKey")
+
+
+def _utf16_bytes(text: str) -> int:
+    # len(text) counts code points; astral characters take two UTF-16 units.
+    return (
+        2 * (len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)) if not text.isascii() else 2 * len(text)
+    )
+
+
+def fit_string(text: str, max_bytes: int = MAX_STRING_BYTES) -> str:
+    """Truncate ``text`` so it is at most ``max_bytes`` in UTF-16, marking the cut."""
+    if _utf16_bytes(text) <= max_bytes:
+        return text
+    budget = max_bytes - _utf16_bytes(TRUNCATION_MARK)
+    lo, hi = 0, min(len(text), budget // 2)
+    while lo < hi:  # longest prefix that fits (astral characters make it non-linear)
+        mid = (lo + hi + 1) // 2
+        if _utf16_bytes(text[:mid]) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + TRUNCATION_MARK
+
+
+def entity_size(entity: dict[str, Any]) -> int:
+    """Approximate stored size (the service's formula: 4 + name bytes + value bytes per property)."""
+    size = 4
+    for name, value in entity.items():
+        size += 8 + 2 * len(name)
+        if isinstance(value, str):
+            size += 4 + _utf16_bytes(value)
+        elif isinstance(value, (bytes, bytearray)):
+            size += 4 + len(value)
+        else:
+            size += 8
+    return size
+
+
+def _fit_entity(entity: dict[str, Any]) -> dict[str, Any]:
+    """Shrink the longest text properties until the entity fits in 1 MiB."""
+    while entity_size(entity) > ENTITY_BUDGET_BYTES:
+        name = max(
+            (k for k, v in entity.items() if isinstance(v, str) and k not in ("PartitionKey", "RowKey")),
+            key=lambda k: len(entity[k]),
+        )
+        current = entity[name]
+        entity[name] = fit_string(current, max(256, _utf16_bytes(current) // 2))
+    return entity
+
+
+_TEXT_FIELDS = (
+    "recommendation_id", "subscription_id", "category", "impact", "recommendation_type_id", "problem",
+    "solution", "resource_id", "resource_type", "resource_name", "resource_group", "subscription_name",
+    "savings_currency", "learn_more_link", "potential_benefits", "description", "source",
+)  # fmt: skip
+
+
+def recommendation_to_entity(report_id: str, rec: Recommendation) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": report_id, "RowKey": recommendation_row_key(rec)}
+    for name in _TEXT_FIELDS:
+        value = getattr(rec, name)
+        if value is not None and value != "":
+            entity[name] = fit_string(value) if len(value) > 16_000 else value
+    if rec.monthly_savings is not None:
+        entity["monthly_savings"] = str(rec.monthly_savings)
+    if rec.annual_savings is not None:
+        entity["annual_savings"] = str(rec.annual_savings)
+    if rec.last_updated is not None:
+        entity["last_updated"] = rec.last_updated.isoformat()
+    if rec.extended_properties:
+        entity["extended_properties"] = _fit_json(rec.extended_properties)
+    if len(entity) > 250:
+        raise InvalidInputError("recommendation has too many properties", field="extended_properties")
+    if entity_size(entity) > ENTITY_BUDGET_BYTES:
+        _fit_entity(entity)
+    return entity
+
+
+def _fit_json(data: dict[str, str]) -> str:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if _utf16_bytes(text) <= MAX_STRING_BYTES:
+        return text
+    # Too big: shorten the longest values (keeping every key) until the JSON fits.
+    shrunk = dict(data)
+    while _utf16_bytes(text) > MAX_STRING_BYTES:
+        key = max(shrunk, key=lambda k: len(shrunk[k]))
+        value = shrunk[key]
+        if len(value) <= 32:
+            # only keys left to blame: drop the largest entries instead
+            shrunk.pop(key)
+        else:
+            shrunk[key] = value[: len(value) // 2] + TRUNCATION_MARK
+        text = json.dumps(shrunk, ensure_ascii=False, separators=(",", ":"))
+    return text
+
+
+def entity_to_recommendation(entity: dict[str, Any]) -> Recommendation:
+    last = entity.get("last_updated")
+    ext = entity.get("extended_properties")
+    return Recommendation(
+        **{name: entity.get(name) or "" for name in _TEXT_FIELDS if name != "savings_currency"},
+        savings_currency=entity.get("savings_currency") or None,
+        monthly_savings=parse_money(entity.get("monthly_savings")),
+        annual_savings=parse_money(entity.get("annual_savings")),
+        last_updated=datetime.fromisoformat(last) if last else None,
+        extended_properties=json.loads(ext) if ext else {},
+    )
+
+
+def classify_storage_error(exc: BaseException, what: str) -> Exception:
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError)):
+        return TransientError(f"Storage unreachable while {what}", code="storage_unavailable")
+    status = getattr(exc, "status_code", None) or 0
+    if status in (408, 429, 500, 502, 503, 504):
+        return TransientError(f"Storage busy while {what} (HTTP {status})", code="storage_unavailable")
+    return PermanentError(f"Storage refused {what} (HTTP {status or '?'})", code="storage_error")
+
+
+def _batches(entities: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """At most 100 entities and BATCH_BUDGET_BYTES per batch, each RowKey once."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for entity in entities:
+        esize = entity_size(entity)
+        if batch and (len(batch) >= MAX_BATCH_OPERATIONS or size + esize > BATCH_BUDGET_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(entity)
+        size += esize
+    if batch:
+        yield batch
+
+
+class TableStore:
+    """Tables of one storage account; the service client is built once and shared."""
+
+    def __init__(
+        self,
+        connection_string: str,
+        *,
+        reports_table: str = "reports",
+        recommendations_table: str = "recommendations",
+        write_workers: int = 4,
+    ) -> None:
+        self._service = TableServiceClient.from_connection_string(connection_string)
+        self.reports_table_name = reports_table
+        self.recommendations_table_name = recommendations_table
+        self.write_workers = max(1, write_workers)
+        self._ensured: set[str] = set()
+
+    def table(self, name: str) -> TableClient:
+        client = self._service.get_table_client(name)
+        if name not in self._ensured:
+            try:
+                self._service.create_table(name)
+            except ResourceExistsError:
+                pass
+            except HttpResponseError as exc:
+                raise classify_storage_error(exc, f"creating table {name}") from None
+            self._ensured.add(name)
+        return client
+
+    def ping(self) -> None:
+        """Cheap reachability check for health endpoints."""
+        next(iter(self._service.list_tables(results_per_page=1).by_page()), None)
+
+    # -- recommendations -------------------------------------------------------------------
+
+    def save_recommendations(self, report_id: str, recs: Iterable[Recommendation]) -> int:
+        """Upsert recommendations under the report; idempotent. Returns how many were written."""
+        check_key(report_id, "reportId")
+        unique: dict[str, dict[str, Any]] = {}
+        for rec in recs:
+            entity = recommendation_to_entity(report_id, rec)
+            unique[entity["RowKey"]] = entity  # each entity once per transaction
+        return self.save_entities(self.recommendations_table_name, list(unique.values()))
+
+    def save_entities(self, table_name: str, entities: list[dict[str, Any]]) -> int:
+        """Write same-partition entities in transactions of at most 100, several at once."""
+        if not entities:
+            return 0
+        client = self.table(table_name)
+
+        def submit(batch: list[dict[str, Any]]) -> int:
+            try:
+                client.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in batch])
+            except HttpResponseError as exc:
+                raise classify_storage_error(exc, "writing recommendations") from None
+            except (ServiceRequestError, ServiceResponseError) as exc:
+                raise classify_storage_error(exc, "writing recommendations") from None
+            return len(batch)
+
+        batches = list(_batches(entities))
+        if self.write_workers == 1 or len(batches) == 1:
+            return sum(submit(b) for b in batches)
+        with ThreadPoolExecutor(max_workers=self.write_workers) as pool:
+            return sum(pool.map(submit, batches))
+
+    def iter_recommendations(self, report_id: str, *, page_size: int = 1000) -> Iterator[Recommendation]:
+        client = self.table(self.recommendations_table_name)
+        entities = client.query_entities(
+            "PartitionKey eq @pk",
+            parameters={"pk": check_key(report_id, "reportId")},
+            results_per_page=page_size,
+        )
+        for entity in entities:
+            yield entity_to_recommendation(entity)
+
+    def count_recommendations(self, report_id: str) -> int:
+        client = self.table(self.recommendations_table_name)
+        rows = client.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": check_key(report_id, "reportId")}, select=["RowKey"]
+        )
+        return sum(1 for _ in rows)
+
+    def delete_recommendations(self, report_id: str) -> int:
+        client = self.table(self.recommendations_table_name)
+        keys = [
+            e["RowKey"]
+            for e in client.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": check_key(report_id, "reportId")}, select=["RowKey"]
+            )
+        ]
+        for start in range(0, len(keys), MAX_BATCH_OPERATIONS):
+            ops = [("delete", {"PartitionKey": report_id, "RowKey": k}) for k in keys[start : start + 100]]
+            client.submit_transaction(ops)
+        return len(keys)
+
+    # -- reports ---------------------------------------------------------------------------
+
+    def save_report(self, report: Report) -> None:
+        """Write the report and its listing row together (one transaction, one partition)."""
+        check_key(report.report_id, "reportId")
+        entity = report_to_entity(report)
+        index = {
+            "PartitionKey": REPORT_PARTITION,
+            "RowKey": _index_key(report),
+            "report_id": report.report_id,
+            "status": report.status.value,
+            "report_type": report.report_type.value,
+            "requested_at": entity.get("requested_at", ""),
+        }
+        client = self.table(self.reports_table_name)
+        try:
+            client.submit_transaction(
+                [
+                    ("upsert", entity, {"mode": UpdateMode.REPLACE}),
+                    ("upsert", index, {"mode": UpdateMode.REPLACE}),
+                ]
+            )
+        except HttpResponseError as exc:
+            raise classify_storage_error(exc, "saving the report") from None
+
+    def get_report(self, report_id: str) -> Report | None:
+        client = self.table(self.reports_table_name)
+        try:
+            entity = client.get_entity(REPORT_PARTITION, "r_" + check_key(report_id, "reportId"))
+        except ResourceNotFoundError:
+            return None
+        return entity_to_report(entity)
+
+    def list_reports(
+        self, *, status: str | None = None, limit: int = 50, continuation_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first; returns index rows and a continuation token (the last RowKey seen)."""
+        client = self.table(self.reports_table_name)
+        query = "PartitionKey eq @pk and RowKey gt @lo and RowKey lt @hi"
+        params: dict[str, Any] = {"pk": REPORT_PARTITION, "lo": continuation_token or "t_", "hi": "t`"}
+        if status:
+            query += " and status eq @status"
+            params["status"] = status
+        rows: list[dict[str, Any]] = []
+        for entity in client.query_entities(query, parameters=params, results_per_page=limit):
+            rows.append(dict(entity))
+            if len(rows) >= limit:
+                break
+        token = rows[-1]["RowKey"] if len(rows) >= limit else None
+        return rows, token
+
+
+def _index_key(report: Report) -> str:
+    when = report.requested_at or datetime(1970, 1, 1, tzinfo=UTC)
+    inverted = 10**13 - int(when.timestamp() * 1000)
+    return f"t_{inverted:013d}_{report.report_id}"
+
+
+_REPORT_JSON_FIELDS = (
+    "subscription_ids", "formats", "counts_by_category", "counts_by_impact", "savings_by_currency",
+    "durations", "files", "skipped_subscriptions",
+)  # fmt: skip
+_REPORT_TIME_FIELDS = ("requested_at", "fetched_at", "completed_at")
+
+
+def report_to_entity(report: Report) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "PartitionKey": REPORT_PARTITION,
+        "RowKey": "r_" + report.report_id,
+        "report_id": report.report_id,
+        "report_type": report.report_type.value,
+        "status": report.status.value,
+        "customer": report.customer,
+        "source": report.source,
+        "filters": json.dumps(report.filters.to_dict()),
+        "failure_code": report.failure_code or "",
+        "failure_message": report.failure_message or "",
+        "recommendation_count": report.recommendation_count,
+        "api_pages": report.api_pages,
+        "instance_id": report.instance_id,
+    }
+    for name in _REPORT_JSON_FIELDS:
+        value = getattr(report, name, None)
+        if value is not None:
+            entity[name] = fit_string(json.dumps(value, separators=(",", ":")))
+    for name in _REPORT_TIME_FIELDS:
+        value = getattr(report, name)
+        if value is not None:
+            entity[name] = value.isoformat()
+    return entity
+
+
+def entity_to_report(entity: dict[str, Any]) -> Report:
+    def load(name: str, default: Any) -> Any:
+        raw = entity.get(name)
+        return json.loads(raw) if raw else default
+
+    def when(name: str) -> datetime | None:
+        raw = entity.get(name)
+        return datetime.fromisoformat(raw) if raw else None
+
+    return Report(
+        report_id=entity["report_id"],
+        report_type=ReportType(entity["report_type"]),
+        subscription_ids=load("subscription_ids", []),
+        formats=load("formats", ["html", "pdf"]),
+        filters=ReportFilters.from_dict(load("filters", {})),
+        status=ReportStatus(entity["status"]),
+        customer=entity.get("customer", ""),
+        source=entity.get("source", "api"),
+        requested_at=when("requested_at"),
+        fetched_at=when("fetched_at"),
+        completed_at=when("completed_at"),
+        failure_code=entity.get("failure_code") or None,
+        failure_message=entity.get("failure_message") or None,
+        recommendation_count=int(entity.get("recommendation_count") or 0),
+        api_pages=int(entity.get("api_pages") or 0),
+        counts_by_category=load("counts_by_category", {}),
+        counts_by_impact=load("counts_by_impact", {}),
+        savings_by_currency=load("savings_by_currency", {}),
+        durations=load("durations", {}),
+        files=load("files", {}),
+        skipped_subscriptions=load("skipped_subscriptions", {}),
+        instance_id=entity.get("instance_id", ""),
+    )

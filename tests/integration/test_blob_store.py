@@ -1,0 +1,47 @@
+"""Blob store against a real Azurite: content types, overwrite on retry, read-only SAS URLs."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from shared.blob_store import report_blob_name
+from shared.errors import InvalidInputError
+
+pytestmark = pytest.mark.azurite
+
+
+def test_upload_sets_content_type_and_overwrites(blob_store):
+    name = report_blob_name("rep-1", "advisor-report.html")
+    blob_store.upload(name, b"<html>one</html>")
+    blob_store.upload(name, b"<html>two</html>")  # a retried activity overwrites
+    assert blob_store.download(name) == b"<html>two</html>"
+    assert blob_store.properties(name).content_settings.content_type == "text/html; charset=utf-8"
+    pdf = blob_store.upload(report_blob_name("rep-1", "advisor-report.pdf"), b"%PDF-1.4 test")
+    assert blob_store.properties(pdf).content_settings.content_type == "application/pdf"
+
+
+def test_sas_url_downloads_and_is_read_only(blob_store):
+    name = blob_store.upload(report_blob_name("rep-2", "advisor-report.pdf"), b"%PDF-1.4 data")
+    url = blob_store.sas_url(name, minutes=5, download_name="contoso.pdf")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+    assert query["sp"] == ["r"] and "se" in query
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback Azurite
+        assert resp.read() == b"%PDF-1.4 data"
+        assert 'filename="contoso.pdf"' in resp.headers["Content-Disposition"]
+    put = urllib.request.Request(url, data=b"overwrite", method="PUT", headers={"x-ms-blob-type": "BlockBlob"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(put, timeout=10)  # noqa: S310
+    assert err.value.code == 403
+    assert blob_store.download(name) == b"%PDF-1.4 data"
+
+
+def test_report_blob_names_cannot_escape_the_report_folder():
+    assert report_blob_name("abc", "advisor-report.pdf") == "abc/advisor-report.pdf"
+    with pytest.raises(InvalidInputError):
+        report_blob_name("abc", "../other/x.pdf")
+    with pytest.raises(InvalidInputError):
+        report_blob_name("a/b", "x.pdf")
