@@ -135,7 +135,11 @@ class ReportStatus(StrEnum):
 
 @dataclass
 class Recommendation:
-    """One Advisor recommendation, normalized. ``key`` is stable for the same recommendation."""
+    """One Advisor recommendation, normalized from the API or the portal's CSV export.
+
+    ``recommendation_id`` is stable for the same recommendation (the ARM id, or a hash of the
+    CSV row's identifying columns), which is what makes re-fetching idempotent.
+    """
 
     recommendation_id: str  # the full ARM id (or a synthesized one for CSV rows)
     subscription_id: str
