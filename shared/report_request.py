@@ -1,0 +1,167 @@
+"""Validation of what callers ask for: a report over subscriptions, or over an uploaded CSV.
+
+Every rejection is an :class:`InvalidInputError` naming the field and the problem, raised
+before anything is stored (DESIGN.md rule 7). Both Advisor's category names
+(``HighAvailability``) and ours (``reliability``) are accepted, in any case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InvalidInputError
+from .models import (
+    CATEGORIES,
+    IMPACTS,
+    ReportFilters,
+    ReportType,
+    is_guid,
+    normalize_category,
+    normalize_impact,
+)
+
+MAX_SUBSCRIPTIONS = 500
+MAX_FILTER_VALUES = 50
+FORMATS = ("html", "pdf")
+MAX_CUSTOMER_LENGTH = 120
+# Azure resource group names: 1-90 chars of letters, digits, underscores, hyphens, periods and
+# parentheses; they cannot end with a period.
+_RESOURCE_GROUP_RE = re.compile(r"^[-\w._()]{1,90}$", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    report_type: ReportType
+    formats: tuple[str, ...]
+    subscription_ids: tuple[str, ...] = ()
+    filters: ReportFilters = field(default_factory=ReportFilters)
+    customer: str = ""
+
+
+def _list_of_strings(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidInputError(f"{name} must be a list of strings", field=name)
+    if len(value) > MAX_FILTER_VALUES and name != "subscriptionIds":
+        raise InvalidInputError(f"{name} may hold at most {MAX_FILTER_VALUES} values", field=name)
+    return [v.strip() for v in value]
+
+
+def _dedupe(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def parse_report_type(value: Any, name: str = "reportType") -> ReportType:
+    if value is None or value == "":
+        raise InvalidInputError(
+            f"{name} is required: one of {', '.join(t.value for t in ReportType)}", field=name
+        )
+    try:
+        return ReportType(str(value).strip().lower())
+    except ValueError:
+        raise InvalidInputError(
+            f"{name} {str(value)[:40]!r} is not one of {', '.join(t.value for t in ReportType)}", field=name
+        ) from None
+
+
+def parse_formats(value: Any, name: str = "formats") -> tuple[str, ...]:
+    if value is None:
+        return FORMATS
+    if isinstance(value, str):  # query string form: "html,pdf"
+        value = [v for v in value.split(",") if v.strip()]
+    formats = [f.lower() for f in _list_of_strings(value, name)]
+    if not formats:
+        raise InvalidInputError(f"{name} must name at least one of {', '.join(FORMATS)}", field=name)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad:
+        raise InvalidInputError(f"{name}: {bad[0][:20]!r} is not one of {', '.join(FORMATS)}", field=name)
+    return _dedupe(formats)
+
+
+def parse_filters(value: Any) -> ReportFilters:
+    if value is None:
+        return ReportFilters()
+    if not isinstance(value, dict):
+        raise InvalidInputError("filters must be an object", field="filters")
+    unknown = set(value) - {"categories", "impacts", "resourceGroups"}
+    if unknown:
+        raise InvalidInputError(f"filters has an unknown key {sorted(unknown)[0]!r}", field="filters")
+    categories = []
+    for raw in _list_of_strings(value.get("categories"), "filters.categories"):
+        cat = normalize_category(raw)
+        if cat not in CATEGORIES:
+            raise InvalidInputError(
+                f"filters.categories: {raw[:40]!r} is not a category (use {', '.join(CATEGORIES)} or "
+                "Advisor's names such as HighAvailability)",
+                field="filters.categories",
+            )
+        categories.append(cat)
+    impacts = []
+    for raw in _list_of_strings(value.get("impacts"), "filters.impacts"):
+        impact = normalize_impact(raw)
+        if impact not in IMPACTS:
+            raise InvalidInputError(
+                f"filters.impacts: {raw[:40]!r} is not one of {', '.join(IMPACTS)}", field="filters.impacts"
+            )
+        impacts.append(impact)
+    groups = []
+    for raw in _list_of_strings(value.get("resourceGroups"), "filters.resourceGroups"):
+        if not _RESOURCE_GROUP_RE.match(raw) or raw.endswith("."):
+            raise InvalidInputError(
+                f"filters.resourceGroups: {raw[:40]!r} is not a valid resource group name",
+                field="filters.resourceGroups",
+            )
+        groups.append(raw)
+    return ReportFilters(
+        categories=_dedupe(categories), impacts=_dedupe(impacts), resource_groups=_dedupe(groups)
+    )
+
+
+def parse_customer(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_CUSTOMER_LENGTH:
+        raise InvalidInputError(
+            f"customer must be a string of at most {MAX_CUSTOMER_LENGTH} characters", field="customer"
+        )
+    return value.strip()
+
+
+def parse_report_request(body: Any) -> ReportRequest:
+    """Validate ``POST /api/reports``'s JSON body."""
+    if not isinstance(body, dict):
+        raise InvalidInputError("the request body must be a JSON object", field="body")
+    known = {"subscriptionIds", "reportType", "formats", "filters", "customer"}
+    unknown = set(body) - known
+    if unknown:
+        raise InvalidInputError(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    raw_ids = body.get("subscriptionIds")
+    if raw_ids is None:
+        raise InvalidInputError("subscriptionIds is required", field="subscriptionIds")
+    ids = _list_of_strings(raw_ids, "subscriptionIds")
+    bad = [s for s in ids if not is_guid(s)]
+    if bad:
+        raise InvalidInputError(
+            f"subscriptionIds: {bad[0][:40]!r} is not a subscription id (a GUID)", field="subscriptionIds"
+        )
+    unique = _dedupe(s.lower() for s in ids)
+    if not unique:
+        raise InvalidInputError(
+            "subscriptionIds must hold at least one subscription id", field="subscriptionIds"
+        )
+    if len(unique) > MAX_SUBSCRIPTIONS:
+        raise InvalidInputError(
+            f"subscriptionIds holds {len(unique)} distinct ids; at most {MAX_SUBSCRIPTIONS} are allowed",
+            field="subscriptionIds",
+        )
+    return ReportRequest(
+        report_type=parse_report_type(body.get("reportType")),
+        formats=parse_formats(body.get("formats")),
+        subscription_ids=unique,
+        filters=parse_filters(body.get("filters")),
+        customer=parse_customer(body.get("customer")),
+    )
