@@ -20,6 +20,7 @@ from typing import Any
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
+    DecodeError,
     HttpResponseError,
     ResourceNotFoundError,
     ServiceRequestError,
@@ -89,6 +90,9 @@ def classify_error(exc: BaseException, subscription_id: str) -> TransientError |
             f"Could not authenticate to Azure for {where}: the credential was rejected",
             code="authentication_failed",
         )
+    if isinstance(exc, DecodeError):
+        # A page that is not valid JSON (status 200): a broken proxy or a truncated answer.
+        return TransientError(f"Advisor API sent an unreadable page for {where}", code="malformed_response")
     if isinstance(exc, HttpResponseError):
         status = exc.status_code or 0
         arm_code = _arm_error_code(exc)

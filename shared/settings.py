@@ -53,6 +53,9 @@ class Settings:
     pdf_rows_per_part: int
     ca_bundle: str
     table_write_workers: int
+    retry_attempts: int
+    retry_interval_ms: int
+    fetch_timeout_seconds: int
 
     @property
     def arm_scope(self) -> str:
@@ -77,8 +80,15 @@ def get_settings() -> Settings:
         advisor_page_size=_int("ADVISOR_PAGE_SIZE", 100),
         sas_minutes=_int("DOWNLOAD_SAS_MINUTES", 15),
         pdf_rows_per_part=_int("PDF_ROWS_PER_PART", 1000),
-        ca_bundle=env("REQUESTS_CA_BUNDLE", ""),
+        # A CA bundle for Azure endpoints signed by a private CA (the local stand-in); passed to
+        # the SDK clients as connection_verify. Empty: the system's trust store.
+        ca_bundle=env("TLS_CA_BUNDLE", ""),
         table_write_workers=_int("TABLE_WRITE_WORKERS", 4),
+        # The durable retry policy (as the Celery system it replaces: 3 attempts, 60 s apart)
+        # and how long the fetch stage may take before the report fails instead of hanging.
+        retry_attempts=_int("RETRY_ATTEMPTS", 3),
+        retry_interval_ms=int(_float("RETRY_INTERVAL_SECONDS", 60.0) * 1000),
+        fetch_timeout_seconds=_int("FETCH_TIMEOUT_SECONDS", 600),
     )
 
 
