@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): measurements on this machine, run as scripts or via ``run()``."""

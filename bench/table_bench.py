@@ -25,7 +25,9 @@ def _bare_loop(service: TableServiceClient, table: str, entities: list[dict]) ->
     client = service.get_table_client(table)
     started = time.perf_counter()
     for start in range(0, len(entities), 100):
-        client.submit_transaction([("upsert", e, {"mode": UpdateMode.REPLACE}) for e in entities[start : start + 100]])
+        client.submit_transaction(
+            [("upsert", e, {"mode": UpdateMode.REPLACE}) for e in entities[start : start + 100]]
+        )
     return time.perf_counter() - started
 
 
@@ -38,7 +40,9 @@ def run(ns=(1000, 5000, 15000), reps: int = 3, workers: int = 4) -> list[dict]:
             ours, bare = [], []
             for rep in range(reps):
                 table = f"bench{n}r{rep}"
-                store = TableStore(azurite.connection_string, recommendations_table=table, write_workers=workers)
+                store = TableStore(
+                    azurite.connection_string, recommendations_table=table, write_workers=workers
+                )
                 store.table(table)  # create outside the timing, as the bare loop's table is
                 started = time.perf_counter()
                 written = store.save_recommendations(f"ours{rep}", recs)
@@ -49,12 +53,16 @@ def run(ns=(1000, 5000, 15000), reps: int = 3, workers: int = 4) -> list[dict]:
                 bare.append(_bare_loop(service, table, entities))
             ours_rate = n / statistics.median(ours)
             bare_rate = n / statistics.median(bare)
-            rows.append({"n": n, "ours_per_s": ours_rate, "bare_per_s": bare_rate, "ratio": ours_rate / bare_rate})
+            rows.append(
+                {"n": n, "ours_per_s": ours_rate, "bare_per_s": bare_rate, "ratio": ours_rate / bare_rate}
+            )
     return rows
 
 
 def print_rows(rows: list[dict]) -> None:
-    print("\nTable writes to Azurite (entities/s, median of runs; bare = submit_transaction loop, same entities)")
+    print(
+        "\nTable writes to Azurite (entities/s, median of runs; bare = submit_transaction loop, same entities)"
+    )
     print(f"{'N':>7} {'ours/s':>9} {'bare/s':>9} {'ours/bare':>9}")
     for r in rows:
         print(f"{r['n']:>7} {r['ours_per_s']:>9.0f} {r['bare_per_s']:>9.0f} {r['ratio']:>8.0%}")

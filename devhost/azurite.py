@@ -56,9 +56,15 @@ def azurite_executable() -> str:
 
 
 class Azurite:
-    def __init__(self, *, location: str | Path | None = None, in_memory: bool = False,
-                 blob_port: int | None = None, queue_port: int | None = None,
-                 table_port: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        location: str | Path | None = None,
+        in_memory: bool = False,
+        blob_port: int | None = None,
+        queue_port: int | None = None,
+        table_port: int | None = None,
+    ) -> None:
         self.blob_port = blob_port or free_port()
         self.queue_port = queue_port or free_port()
         self.table_port = table_port or free_port()
@@ -90,12 +96,15 @@ class Azurite:
         # Azurite refuses --location together with --inMemoryPersistence.
         cmd += ["--inMemoryPersistence"] if self.in_memory else ["--location", str(self.location)]
         log = open(self.location / "azurite.log", "ab")  # noqa: SIM115 - owned by the process
-        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                        start_new_session=True, env={**os.environ})
+        self.process = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env={**os.environ}
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"Azurite exited with {self.process.returncode}; see {self.location}/azurite.log")
+                raise RuntimeError(
+                    f"Azurite exited with {self.process.returncode}; see {self.location}/azurite.log"
+                )
             if all(_listening(p) for p in ports):
                 return self
             time.sleep(0.1)

@@ -132,6 +132,23 @@ class ReportStatus(StrEnum):
     def finished(self) -> bool:
         return self in (ReportStatus.COMPLETED, ReportStatus.FAILED)
 
+    def can_become(self, new: ReportStatus) -> bool:
+        """Forward moves, repeats (a retried activity), and failure from any unfinished state."""
+        if self.finished:
+            return new is self
+        if new is ReportStatus.FAILED:
+            return True
+        return _STATUS_ORDER[new] >= _STATUS_ORDER[self]
+
+
+_STATUS_ORDER = {
+    ReportStatus.PENDING: 0,
+    ReportStatus.PROCESSING: 1,
+    ReportStatus.GENERATING: 2,
+    ReportStatus.COMPLETED: 3,
+    ReportStatus.FAILED: 3,
+}
+
 
 @dataclass
 class Recommendation:
@@ -264,7 +281,8 @@ class Report:
     api_pages: int = 0
     counts_by_category: dict[str, int] = field(default_factory=dict)
     counts_by_impact: dict[str, int] = field(default_factory=dict)
-    savings_by_currency: dict[str, str] = field(default_factory=dict)
+    savings_by_currency: dict[str, Any] = field(default_factory=dict)  # currency -> {monthly, annual}
+    savings_note: str = ""
     durations: dict[str, float] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # format -> blob name
     skipped_subscriptions: dict[str, str] = field(default_factory=dict)  # id -> reason

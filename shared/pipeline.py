@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 from .advisor import FetchStats, fetch_recommendations
@@ -94,15 +94,31 @@ def fetch_subscription(
     )
 
 
-@dataclass
-class ImportOutcome:
-    ok: bool
-    count: int = 0
-    subscription_ids: list[str] = field(default_factory=list)
-    variant: str = ""
-    failure_code: str | None = None
-    failure_message: str | None = None
-
-
 def persist_recommendations(report_id: str, recs: Iterable[Recommendation], store: TableStore) -> int:
     return sum(store.save_recommendations(report_id, chunk) for chunk in chunked(recs, PERSIST_CHUNK))
+
+
+def import_csv_report(
+    report_id: str,
+    csv_blob: str,
+    filters: ReportFilters,
+    *,
+    store: TableStore,
+    uploads: Any,
+    default_category: str | None = None,
+) -> FetchOutcome:
+    """Parse the uploaded CSV (already validated by the trigger) and persist its rows.
+
+    The outcome has the same shape as a subscription fetch (``subscription_id`` "csv"), so the
+    orchestrator treats both sources alike."""
+    from .csv_import import iter_csv_recommendations
+    from .errors import InvalidInputError
+
+    started = time.perf_counter()
+    data = uploads.download(csv_blob)
+    try:
+        rows = iter_csv_recommendations(data, default_category=default_category)
+        count = persist_recommendations(report_id, (r for r in rows if filters.matches(r)), store)
+    except InvalidInputError as exc:
+        return FetchOutcome("csv", ok=False, failure_code="invalid_csv", failure_message=str(exc))
+    return FetchOutcome("csv", ok=True, count=count, seconds=time.perf_counter() - started)

@@ -337,6 +337,26 @@ class TableStore:
         token = rows[-1]["RowKey"] if len(rows) >= limit else None
         return rows, token
 
+    # -- per-subscription outcomes: progress while fetching, and who was left out ------------
+
+    def record_subscription_outcome(
+        self, report_id: str, subscription_id: str, outcome: dict[str, Any]
+    ) -> None:
+        """One row per subscription fetched (upsert: a retried fetch overwrites its row)."""
+        entity = {
+            "PartitionKey": "p_" + check_key(report_id, "reportId"),
+            "RowKey": check_key(subscription_id, "subscriptionId"),
+            **{k: v for k, v in outcome.items() if isinstance(v, (str, int, float, bool))},
+        }
+        self.table(self.reports_table_name).upsert_entity(entity, mode=UpdateMode.REPLACE)
+
+    def subscription_outcomes(self, report_id: str) -> list[dict[str, Any]]:
+        client = self.table(self.reports_table_name)
+        rows = client.query_entities(
+            "PartitionKey eq @pk", parameters={"pk": "p_" + check_key(report_id, "reportId")}
+        )
+        return [dict(r) for r in rows]
+
 
 def _index_key(report: Report) -> str:
     when = report.requested_at or datetime(1970, 1, 1, tzinfo=UTC)
@@ -361,6 +381,7 @@ def report_to_entity(report: Report) -> dict[str, Any]:
         "customer": report.customer,
         "source": report.source,
         "filters": json.dumps(report.filters.to_dict()),
+        "savings_note": report.savings_note,
         "failure_code": report.failure_code or "",
         "failure_message": report.failure_message or "",
         "recommendation_count": report.recommendation_count,
@@ -406,6 +427,7 @@ def entity_to_report(entity: dict[str, Any]) -> Report:
         counts_by_category=load("counts_by_category", {}),
         counts_by_impact=load("counts_by_impact", {}),
         savings_by_currency=load("savings_by_currency", {}),
+        savings_note=entity.get("savings_note", ""),
         durations=load("durations", {}),
         files=load("files", {}),
         skipped_subscriptions=load("skipped_subscriptions", {}),

@@ -32,9 +32,11 @@ def test_sas_url_downloads_and_is_read_only(blob_store):
     with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback Azurite
         assert resp.read() == b"%PDF-1.4 data"
         assert 'filename="contoso.pdf"' in resp.headers["Content-Disposition"]
-    put = urllib.request.Request(url, data=b"overwrite", method="PUT", headers={"x-ms-blob-type": "BlockBlob"})
+    put = urllib.request.Request(  # noqa: S310 - loopback Azurite
+        url, data=b"overwrite", method="PUT", headers={"x-ms-blob-type": "BlockBlob"}
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(put, timeout=10)  # noqa: S310
+        urllib.request.urlopen(put, timeout=10)  # noqa: S310 - loopback Azurite
     assert err.value.code == 403
     assert blob_store.download(name) == b"%PDF-1.4 data"
 

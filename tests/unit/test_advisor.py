@@ -40,7 +40,7 @@ class FakeResponse:
 
 
 def http_error(status: int, code: str = "", cls=HttpResponseError):
-    body = '{"error": {"code": "%s", "message": "details"}}' % code if code else ""
+    body = f'{{"error": {{"code": "{code}", "message": "details"}}}}' if code else ""
     return cls(message=f"Operation returned {status}", response=FakeResponse(status, body))
 
 
@@ -60,7 +60,8 @@ def test_filter_categories_and_groups_in_dnf():
     flt, complete = build_filter(ReportFilters(categories=("security",), resource_groups=("rg1", "r'g")))
     assert (
         flt
-        == "Category eq 'Security' and ResourceGroup eq 'rg1' or Category eq 'Security' and ResourceGroup eq 'r''g'"
+        == "Category eq 'Security' and ResourceGroup eq 'rg1' or "
+        "Category eq 'Security' and ResourceGroup eq 'r''g'"
     )
     assert complete
 
