@@ -1,0 +1,526 @@
+"""``FunctionsHost``: the local Functions host + Durable extension, for the demo and the tests.
+
+It loads the app (``app_loader``), serves its HTTP triggers under ``/{routePrefix}`` (``api``
+unless host.json says otherwise) with the real host's key rules, fires its timer triggers on
+their schedule or on ``POST /admin/functions/{name}``, and runs orchestrations (``engine``)
+with activities in a worker pool, state in Azurite tables, and the Durable HTTP API
+(``durable_api``) on a loopback RPC port for the SDK's client plus the public webhook URLs.
+
+Auth: ``anonymous`` routes are open; ``function`` and ``admin`` routes, the admin API and the
+public Durable webhooks need the host key as ``?code=`` or an ``x-functions-key`` header
+(one key plays the function, master and durabletask_extension system key roles).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import re
+import secrets
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import azure.functions as func
+from azure.functions.timer import TimerRequest
+
+from . import history as h
+from .activities import ActivityPool
+from .app_loader import FunctionInfo, LoadedApp, load_app
+from .durable_api import RPC_PATH, WEBHOOK_PATH, DurableApi, Response, client_binding
+from .engine import Engine
+from .http_server import HttpListener
+from .invoker import Context, UnsupportedBinding, build_kwargs, call, close_client_session, run_coroutine
+from .store import Store
+from .timers import CronSchedule, Scheduler, TimerHandle
+
+log = logging.getLogger("devhost.functions_host")
+
+_TASK_HUB = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+
+
+def _ms(started: float) -> str:
+    return f"{(time.perf_counter() - started) * 1000:.0f} ms"
+
+
+class FunctionsHost:
+    """A local Functions host for one app module.
+
+    ``start()`` returns once the host serves; ``url`` is its public base URL
+    (``http://127.0.0.1:PORT``); ``port=0`` picks a free port. One host per task hub and
+    storage account at a time.
+    """
+
+    def __init__(
+        self,
+        app_module: str,
+        *,
+        storage_connection: str,
+        port: int = 7071,
+        task_hub: str = "DevHostHub",
+        function_key: str | None = None,
+        activity_workers: int = 2,
+        use_processes: bool = True,
+        host: str = "127.0.0.1",
+        app_root: str | Path | None = None,
+        status_retry_after: int = 5,
+        orchestrator_timeout: float = 60.0,
+        batch_window: float = 0.01,
+        payload_cap: int = 150_000,
+        enable_timer_schedules: bool = True,
+    ) -> None:
+        if not _TASK_HUB.match(task_hub):
+            raise ValueError("task_hub must start with a letter and have 3-45 letters and digits")
+        self.app_module = app_module
+        self.storage_connection = storage_connection
+        self.task_hub = task_hub
+        self.function_key = (
+            function_key or os.environ.get("DEVHOST_FUNCTION_KEY") or secrets.token_urlsafe(32)
+        )
+        self.activity_workers = activity_workers
+        self.use_processes = use_processes
+        self.bind_host = host
+        self.app_root = Path(app_root or os.getcwd()).resolve()
+        self.status_retry_after = status_retry_after
+        self.orchestrator_timeout = orchestrator_timeout
+        self.batch_window = batch_window
+        self.payload_cap = payload_cap
+        self.enable_timer_schedules = enable_timer_schedules
+        self._requested_port = port
+        self.app: LoadedApp | None = None
+        self.engine: Engine | None = None
+        self.store: Store | None = None
+        self.durable: DurableApi | None = None
+        self._pool: ActivityPool | None = None
+        self._scheduler: Scheduler | None = None
+        self._public: HttpListener | None = None
+        self._rpc: HttpListener | None = None
+        self._timer_handles: dict[str, TimerHandle] = {}
+        self._timer_running: set[str] = set()
+        self._timer_lock = threading.Lock()
+        self._started_at = time.monotonic()
+        self._ports: tuple[int, int] | None = None
+        self._running = False
+
+    # -- public API -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The public base URL, ``http://127.0.0.1:PORT`` (kept after ``stop()``)."""
+        if self._ports is None:
+            raise RuntimeError("the host is not started")
+        return f"http://{self.bind_host}:{self._ports[0]}"
+
+    @property
+    def port(self) -> int:
+        return self._ports[0] if self._ports else self._requested_port
+
+    @property
+    def rpc_base_url(self) -> str:
+        """Where the durable client's own calls go (loopback, no key), as ``rpcBaseUrl``."""
+        if self._ports is None:
+            raise RuntimeError("the host is not started")
+        return f"http://127.0.0.1:{self._ports[1]}{RPC_PATH}"
+
+    def start(self) -> FunctionsHost:
+        started = time.perf_counter()
+        try:
+            self._start()
+        except BaseException:
+            self._running = True
+            self.stop(kill=True)
+            raise
+        assert self.app is not None
+        log.info(
+            "Functions host for %s listening on %s (task hub %s, %d %s workers; started in %s). "
+            "Functions: %s",
+            self.app_module,
+            self.url,
+            self.task_hub,
+            self.activity_workers,
+            "process" if self.use_processes else "thread",
+            _ms(started),
+            ", ".join(sorted(self.app.functions)),
+        )
+        return self
+
+    def _start(self) -> None:
+        self.app = load_app(self.app_module, root=self.app_root)
+        for info in self.app.functions.values():
+            if info.error:
+                log.error("The '%s' function is in error: %s", info.name, info.error)
+        try:  # bind first: a busy port should fail before anything else starts
+            self._public = HttpListener(
+                self.bind_host, self._requested_port, self._handle_public, name="devhost-http"
+            )
+            self._rpc = HttpListener("127.0.0.1", 0, self._handle_rpc, name="devhost-rpc", keep_alive=False)
+        except OSError as exc:
+            raise RuntimeError(f"cannot listen on {self.bind_host}:{self._requested_port}: {exc}") from exc
+        self._ports = (self._public.port, self._rpc.port)
+        self._scheduler = Scheduler()
+        self._scheduler.start()
+        self.store = Store(self.storage_connection, self.task_hub)
+        self.store.open()
+        self._pool = ActivityPool(
+            self.app_module,
+            workers=self.activity_workers,
+            use_processes=self.use_processes,
+            payload_cap=self.payload_cap,
+            paths=[str(self.app_root), *sys.path],
+        )
+        self._pool.start()
+        self.engine = Engine(
+            self.app,
+            self.store,
+            self._pool,
+            self._scheduler,
+            payload_cap=self.payload_cap,
+            orchestrator_timeout=self.orchestrator_timeout,
+            batch_window=self.batch_window,
+        )
+        self.durable = DurableApi(
+            self.engine,
+            task_hub=self.task_hub,
+            key=self.function_key,
+            status_retry_after=self.status_retry_after,
+        )
+        self._running = True
+        self._rpc.start()
+        self._public.start()
+        self.engine.start()
+        self._arm_timer_triggers()
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop serving. ``kill=True`` imitates a crash: running activities die with their
+        worker processes and writes still queued for storage are dropped."""
+        if not self._running:
+            return
+        self._running = False
+        for listener in (self._public, self._rpc):
+            if listener:
+                listener.close()
+        self._public = self._rpc = None
+        for handle in self._timer_handles.values():
+            handle.cancel()
+        if self.engine:
+            self.engine.stop()
+        if self._pool:
+            self._pool.shutdown(kill=kill)
+        if self.store:
+            self.store.close(flush=not kill)
+        if self._scheduler:
+            self._scheduler.stop()
+        close_client_session()
+        log.info("Functions host stopped%s", " (killed)" if kill else "")
+
+    def __enter__(self) -> FunctionsHost:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_for_idle(self, timeout: float = 30.0, *, include_timers: bool = True) -> bool:
+        """Wait until no episode, activity, storage write (and, by default, durable timer) is
+        pending. Instances waiting for an external event do not count. False on timeout."""
+        assert self.engine is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.engine.idle(include_timers=include_timers):
+                return True
+            time.sleep(0.01)
+        return False
+
+    def client_binding(self) -> str:
+        """The durable client binding JSON this host hands to ``durableClient`` parameters."""
+        return json.dumps(client_binding(self.url, self.rpc_base_url, self.task_hub, self.function_key))
+
+    def client(self) -> Any:
+        """A ``DurableOrchestrationClient`` for this host; drive its coroutines with ``run()``."""
+        import azure.durable_functions as df
+
+        return df.DurableOrchestrationClient(self.client_binding())
+
+    @staticmethod
+    def run(coro: Coroutine[Any, Any, Any], timeout: float | None = 60.0) -> Any:
+        """Run a coroutine on the worker event loop (the SDK's aiohttp session lives there)."""
+        return run_coroutine(coro, timeout)
+
+    def history(self, instance_id: str) -> list[dict[str, Any]]:
+        """The DTFx history of an instance as stored in Azurite (after flushing writes)."""
+        assert self.engine is not None and self.store is not None
+        self.store.flush()
+        inst = self.engine.get(instance_id)
+        if inst is None:
+            raise KeyError(instance_id)
+        return self.store.load_history(instance_id, inst.history_count)
+
+    def trigger(self, function_name: str, *, wait: bool = True) -> None:
+        """Run a timer-triggered function now, as ``POST /admin/functions/{name}`` does."""
+        assert self.app is not None
+        info = self.app.functions[function_name]
+        thread = threading.Thread(target=self._run_timer, args=(info, False, None), daemon=True)
+        thread.start()
+        if wait:
+            thread.join()
+
+    # -- HTTP: public port ------------------------------------------------------------------
+    def _authorized(self, query: dict[str, str], headers: dict[str, str]) -> bool:
+        given = query.get("code") or next(
+            (v for k, v in headers.items() if k.lower() == "x-functions-key"), ""
+        )
+        return bool(given) and hmac.compare_digest(given.encode(), self.function_key.encode())
+
+    def _origin(self, headers: dict[str, str]) -> str:
+        host = next((v for k, v in headers.items() if k.lower() == "host"), None)
+        return f"http://{host}" if host else self.url
+
+    def _handle_public(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        if not self._running:
+            return Response(503)
+        parts = urlsplit(target)
+        path, query_string = parts.path, parts.query
+        query = {k: v[0] for k, v in parse_qs(query_string, keep_blank_values=True).items()}
+        assert self.app is not None and self.durable is not None
+        if path == WEBHOOK_PATH or path.startswith(WEBHOOK_PATH + "/"):
+            if not self._authorized(query, headers):
+                return Response(401)
+            origin = self._origin(headers)
+            lowered = {k.lower(): v for k, v in headers.items()}
+            return self.durable.handle(
+                method,
+                path[len(WEBHOOK_PATH) :],
+                query_string,
+                lowered,
+                body,
+                origin=origin,
+                request_url=origin + target,
+            )
+        if path == "/admin" or path.startswith("/admin/"):
+            return self._admin(method, path, query, headers, body)
+        prefix = f"/{self.app.route_prefix}" if self.app.route_prefix else ""
+        if path == prefix or path.startswith(prefix + "/"):
+            return self._http_function(method, target, path[len(prefix) :].lstrip("/"), query, headers, body)
+        if path == "/" and method in ("GET", "HEAD"):
+            return Response(
+                200,
+                b"Your Functions app is up and running (devhost).",
+                {"Content-Type": "text/plain; charset=utf-8"},
+            )
+        return Response(404)
+
+    def _http_function(
+        self,
+        method: str,
+        target: str,
+        relative: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> Response:
+        assert self.app is not None
+        match: tuple[FunctionInfo, dict[str, str]] | None = None
+        for info in self.app.http_functions:
+            if info.error or info.route is None:
+                continue
+            params = info.route.match(relative)
+            if params is not None and method.upper() in info.methods:
+                match = (info, params)
+                break
+        if match is None:
+            return Response(404)
+        info, params = match
+        if info.auth_level != "anonymous" and not self._authorized(query, headers):
+            log.info(
+                "HTTP %s /%s/%s -> %s: 401 (no valid key)", method, self.app.route_prefix, relative, info.name
+            )
+            return Response(401)
+        started = time.perf_counter()
+        origin = self._origin(headers)
+        request = func.HttpRequest(
+            method=method.upper(),
+            url=origin + target,
+            headers=headers,
+            params=query,
+            route_params=params,
+            body=body,
+        )
+        try:
+            result = self._invoke(info, request)
+            response = self._to_response(info, result)
+        except Exception:
+            log.exception("Executed 'Functions.%s' (Failed)", info.name)
+            response = Response(500, b"Internal Server Error", {"Content-Type": "text/plain; charset=utf-8"})
+        shown = f"{self.app.route_prefix}/{relative}".lstrip("/")
+        log.info("HTTP %s /%s -> %s: %d (%s)", method, shown, info.name, response.status, _ms(started))
+        return response
+
+    def _invoke(self, info: FunctionInfo, trigger_value: Any) -> Any:
+        context = Context(info.name, str(self.app_root))
+        kwargs = build_kwargs(info, trigger_value, client_json=self._binding_for, context=context)
+        return call(info, kwargs)
+
+    def _binding_for(self, binding: dict[str, Any]) -> str:
+        hub = binding.get("taskHub")
+        if hub and hub != self.task_hub:
+            log.warning(
+                "durable client binding asks for task hub %r; the devhost serves only %r", hub, self.task_hub
+            )
+        return self.client_binding()
+
+    @staticmethod
+    def _to_response(info: FunctionInfo, result: Any) -> Response:
+        if isinstance(result, func.HttpResponse):
+            headers = {k: v for k, v in result.headers.items()}
+            if not any(k.lower() == "content-type" for k in headers) and result.mimetype:
+                headers["Content-Type"] = f"{result.mimetype}; charset={result.charset or 'utf-8'}"
+            return Response(result.status_code, result.get_body() or b"", headers)
+        if isinstance(result, str):
+            return Response(200, result.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+        if isinstance(result, bytes | bytearray):
+            return Response(200, bytes(result), {"Content-Type": "application/octet-stream"})
+        if result is None:
+            return Response(204)
+        raise TypeError(
+            f"function {info.name!r} returned {type(result).__name__}; return a func.HttpResponse"
+        )
+
+    # -- HTTP: admin API --------------------------------------------------------------------
+    def _admin(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
+    ) -> Response:
+        assert self.app is not None
+        if not self._authorized(query, headers):
+            return Response(401)
+        if path == "/admin/host/status" and method == "GET":
+            return Response.json(
+                200,
+                {
+                    "id": self.task_hub,
+                    "state": "Running",
+                    "version": "devhost",
+                    "processUptime": int((time.monotonic() - self._started_at) * 1000),
+                },
+            )
+        if path in ("/admin/functions", "/admin/functions/") and method == "GET":
+            return Response.json(
+                200,
+                [
+                    {"name": f.name, "trigger": f.trigger_type, "error": f.error}
+                    for f in self.app.functions.values()
+                ],
+            )
+        found = re.fullmatch(r"/admin/functions/([^/]+)", path)
+        if found and method == "POST":
+            info = self.app.functions.get(found.group(1))
+            if info is None:
+                return Response(404)
+            if info.trigger_type != "timerTrigger":
+                return Response.error(
+                    400,
+                    f"'{info.name}' has a {info.trigger_type}; the devhost invokes only "
+                    "timer-triggered functions through the admin API",
+                )
+            threading.Thread(
+                target=self._run_timer,
+                args=(info, False, None),
+                daemon=True,
+                name=f"devhost-timer-{info.name}",
+            ).start()
+            return Response(202)
+        return Response(404)
+
+    # -- timers -----------------------------------------------------------------------------
+    def _arm_timer_triggers(self) -> None:
+        assert self.app is not None and self._scheduler is not None
+        for info in self.app.timers.values():
+            if info.error:
+                continue
+            try:
+                schedule = CronSchedule(info.schedule or "")
+            except ValueError as exc:
+                info.error = str(exc)
+                log.error("The '%s' function is in error: %s", info.name, exc)
+                continue
+            if info.run_on_startup:
+                threading.Thread(target=self._run_timer, args=(info, False, None), daemon=True).start()
+            if self.enable_timer_schedules:
+                self._arm_next(info, schedule, h.utcnow())
+
+    def _arm_next(self, info: FunctionInfo, schedule: CronSchedule, after: datetime) -> None:
+        assert self._scheduler is not None
+        moment = schedule.next_after(after)
+        if moment is None or not self._running:
+            return
+
+        def fire() -> None:
+            self._arm_next(info, schedule, moment)
+            past_due = (h.utcnow() - moment).total_seconds() > 5
+            threading.Thread(
+                target=self._run_timer,
+                args=(info, past_due, moment),
+                daemon=True,
+                name=f"devhost-timer-{info.name}",
+            ).start()
+
+        self._timer_handles[info.name] = self._scheduler.call_at(moment.timestamp(), fire)
+        log.debug("timer %s next fires at %s", info.name, h.iso(moment))
+
+    def _run_timer(self, info: FunctionInfo, past_due: bool, scheduled: datetime | None) -> None:
+        with self._timer_lock:
+            if info.name in self._timer_running:
+                log.warning("timer %s is still running; skipping this occurrence", info.name)
+                return
+            self._timer_running.add(info.name)
+        started = time.perf_counter()
+        invocation = str(uuid.uuid4())
+        try:
+            log.info(
+                "Executing 'Functions.%s' (Reason='%s', Id=%s)",
+                info.name,
+                "Timer fired" if scheduled else "Invoked through the admin API",
+                invocation,
+            )
+            now = h.utcnow()
+            schedule_status = {"Last": h.iso(scheduled or now), "Next": None, "LastUpdated": h.iso(now)}
+            request = TimerRequest(
+                past_due=past_due, schedule={"AdjustForDST": True}, schedule_status=schedule_status
+            )
+            self._invoke(info, request)
+            log.info(
+                "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%s)", info.name, invocation, _ms(started)
+            )
+        except UnsupportedBinding as exc:
+            log.error("Executed 'Functions.%s' (Failed): %s", info.name, exc)
+        except Exception:
+            log.exception(
+                "Executed 'Functions.%s' (Failed, Id=%s, Duration=%s)", info.name, invocation, _ms(started)
+            )
+        finally:
+            with self._timer_lock:
+                self._timer_running.discard(info.name)
+
+    # -- HTTP: RPC port ---------------------------------------------------------------------
+    def _handle_rpc(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        if not self._running:
+            return Response(503)
+        assert self.durable is not None
+        parts = urlsplit(target)
+        if not parts.path.startswith(RPC_PATH):
+            return Response(404)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        return self.durable.handle(
+            method,
+            parts.path[len(RPC_PATH) :],
+            parts.query,
+            lowered,
+            body,
+            origin=self.url,
+            request_url=self.rpc_base_url.removesuffix(RPC_PATH) + target,
+        )
