@@ -1,11 +1,14 @@
-"""Azure Functions entry point: creates the Durable Functions app and registers blueprints.
-
-Nothing else belongs here (DESIGN.md). The HTTP triggers, orchestrator and activities arrive
-with the durable app; until then the app registers no functions and the report core in
-``shared/`` is used directly (see ``devhost/demo.py``).
-"""
+"""Azure Functions entry point: creates the Durable Functions app and registers the blueprints.
+Nothing else belongs here (DESIGN.md)."""
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.report_steps import bp as report_steps
+from orchestrators.report import bp as report_orchestration
+from triggers.health import bp as health
+from triggers.reports import bp as reports_api
+
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+for blueprint in (reports_api, health, report_orchestration, report_steps):
+    app.register_functions(blueprint)

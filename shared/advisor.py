@@ -223,6 +223,21 @@ def fetch_recommendations(
         raise classified from None
 
 
+def subscription_display_name(client: Any, subscription_id: str) -> str:
+    """The subscription's display name from ARM (``GET /subscriptions/{id}``), or "" if the
+    identity may not read it. Reports are far easier to read with names than with GUIDs."""
+    from azure.core.rest import HttpRequest
+
+    request = HttpRequest("GET", f"/subscriptions/{subscription_id}", params={"api-version": "2022-12-01"})
+    try:
+        response = client._send_request(request)  # the client's own authenticated pipeline
+        if response.status_code != 200:
+            return ""
+        return str(response.json().get("displayName") or "")
+    except Exception:  # noqa: BLE001 - a name is a nicety; the report works without it
+        return ""
+
+
 def advisor_client_factory(
     credential: Any, *, arm_endpoint: str, ca_bundle: str = ""
 ) -> Callable[[str], Any]:
@@ -246,6 +261,7 @@ __all__ = [
     "build_filter",
     "classify_error",
     "fetch_recommendations",
+    "subscription_display_name",
     "quote_odata",
     "sanitize",
     "to_recommendation",

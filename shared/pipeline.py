@@ -9,15 +9,32 @@ Every step is idempotent: deterministic keys, upserts, blob overwrite.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from .advisor import FetchStats, fetch_recommendations
-from .errors import PermanentError
-from .models import Recommendation, ReportFilters
+from .advisor import FetchStats, fetch_recommendations, subscription_display_name
+from .blob_store import BlobStore
+from .errors import PermanentError, TransientError
+from .jobs import RenderResult, SummaryResult
+from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType
+from .rendering import (
+    DEFAULT_ROWS_PER_PART,
+    ReportMeta,
+    build_report_context,
+    plan_pdf_parts,
+    render_html,
+    render_pdf_part,
+    write_merged_pdf,
+)
+from .rendering.context import default_title
+from .report_service import FILE_NAMES, report_resource
+from .summary import summarize
+from .summary_store import dump_summary, load_summary
 from .table_store import TableStore
 
 log = logging.getLogger(__name__)
@@ -81,7 +98,12 @@ def fetch_subscription(
     try:
         client = client_for(subscription_id)
         recs = fetch_recommendations(client, subscription_id, filters, page_size=page_size, stats=stats)
-        for chunk in chunked(recs, PERSIST_CHUNK):
+        name = ""
+        for i, chunk in enumerate(chunked(recs, PERSIST_CHUNK)):
+            if i == 0:  # only once we know the subscription is readable at all
+                name = subscription_display_name(client, subscription_id)
+            for rec in chunk:
+                rec.subscription_name = name
             written += store.save_recommendations(report_id, chunk)
     except PermanentError as exc:
         log.warning("Fetching %s failed permanently: %s", subscription_id, exc)
@@ -122,3 +144,150 @@ def import_csv_report(
     except InvalidInputError as exc:
         return FetchOutcome("csv", ok=False, failure_code="invalid_csv", failure_message=str(exc))
     return FetchOutcome("csv", ok=True, count=count, seconds=time.perf_counter() - started)
+
+
+# -- summarize, render, assemble, finalize -------------------------------------------------
+
+
+def _report_or_fail(store: TableStore, report_id: str) -> Report:
+    report = store.get_report(report_id)
+    if report is None:
+        raise PermanentError(f"Report {report_id} does not exist", code="report_not_found")
+    return report
+
+
+def _summary_blob(report_id: str) -> str:
+    return f"{report_id}/summary.json"
+
+
+def _generated_at(report: Report) -> datetime:
+    # A retried render must produce the same file: derive the date from the report, not the clock.
+    return report.fetched_at or report.requested_at or datetime.now(UTC)
+
+
+def summarize_report(
+    report_id: str,
+    *,
+    store: TableStore,
+    files: BlobStore,
+    skipped: dict[str, str] | None = None,
+    api_pages: int = 0,
+    fetch_seconds: float = 0.0,
+    rows_per_part: int = DEFAULT_ROWS_PER_PART,
+) -> SummaryResult:
+    """Summarize the stored recommendations once, keep the full summary in Blob Storage for
+    the render steps, and put the headline figures on the report entity."""
+    report = _report_or_fail(store, report_id)
+    summary = summarize(
+        store.iter_recommendations(report_id), filters=report.filters.for_report_type(report.report_type)
+    )
+    blob = files.upload(_summary_blob(report_id), dump_summary(summary), content_type="application/json")
+    parts = plan_pdf_parts(
+        summary, rows_per_part, include_details=report.report_type is not ReportType.EXECUTIVE
+    )
+    report.recommendation_count = summary.total
+    report.counts_by_category = dict(summary.counts_by_category)
+    report.counts_by_impact = dict(summary.counts_by_impact)
+    report.savings_by_currency = {
+        s.currency: {"monthly": str(s.monthly), "annual": str(s.annual), "count": s.count}
+        for s in summary.savings
+    }
+    if summary.unknown_currency_count:
+        report.savings_by_currency["unknown"] = {"count": summary.unknown_currency_count}
+    report.savings_note = summary.savings_note
+    report.skipped_subscriptions = dict(skipped or {})
+    report.api_pages = api_pages
+    report.fetched_at = report.fetched_at or datetime.now(UTC)
+    if fetch_seconds:
+        report.durations = {**report.durations, "fetch": round(fetch_seconds, 3)}
+    store.save_report(report)
+    return SummaryResult(report_id, summary.total, len(parts), blob)
+
+
+def _context(report: Report, files: BlobStore) -> dict[str, Any]:
+    summary = load_summary(files.download(_summary_blob(report.report_id)))
+    meta = ReportMeta(
+        report_type=report.report_type,
+        customer=report.customer,
+        subscriptions={s: "" for s in report.subscription_ids},
+        filters=report.filters,
+        requested_at=report.requested_at,
+        report_id=report.report_id,
+    )
+    return build_report_context(meta, summary, _generated_at(report))
+
+
+def render_html_file(report_id: str, *, store: TableStore, files: BlobStore) -> RenderResult:
+    started = time.perf_counter()
+    report = _report_or_fail(store, report_id)
+    html = render_html(_context(report, files)).encode("utf-8")
+    blob = files.upload(f"{report_id}/{FILE_NAMES['html']}", html)
+    return RenderResult(report_id, "html", 0, blob, len(html), round(time.perf_counter() - started, 3))
+
+
+def render_pdf_part_file(
+    report_id: str,
+    part: int,
+    *,
+    store: TableStore,
+    files: BlobStore,
+    rows_per_part: int = DEFAULT_ROWS_PER_PART,
+) -> RenderResult:
+    started = time.perf_counter()
+    report = _report_or_fail(store, report_id)
+    context = _context(report, files)
+    specs = plan_pdf_parts(
+        context["summary"], rows_per_part, include_details=bool(context["report"]["show_resources"])
+    )
+    if not 0 <= part < len(specs):
+        raise PermanentError(f"Report {report_id} has no PDF part {part}", code="invalid_part")
+    pdf = render_pdf_part(context, specs[part])
+    blob = files.upload(f"{report_id}/parts/part-{part:04d}.pdf", pdf)
+    return RenderResult(report_id, "pdf", part, blob, len(pdf), round(time.perf_counter() - started, 3))
+
+
+def assemble_pdf_file(
+    report_id: str, part_blobs: list[str], *, store: TableStore, files: BlobStore
+) -> RenderResult:
+    """Merge the parts in order into the report's PDF, stamping footer and page numbers."""
+    started = time.perf_counter()
+    report = _report_or_fail(store, report_id)
+    meta = ReportMeta(report_type=report.report_type, customer=report.customer)
+    title = default_title(meta.report_type, meta.customer)
+    footer = f"{title} \u00b7 Generated {_generated_at(report).strftime('%Y-%m-%d')}"
+    out = io.BytesIO()
+    write_merged_pdf((files.download(b) for b in part_blobs), out, footer=footer, title=title)
+    blob = files.upload(f"{report_id}/{FILE_NAMES['pdf']}", out.getvalue())
+    return RenderResult(report_id, "pdf", -1, blob, out.tell(), round(time.perf_counter() - started, 3))
+
+
+def finalize_report(
+    report_id: str,
+    report_files: dict[str, str],
+    durations: dict[str, float],
+    *,
+    store: TableStore,
+    files: BlobStore,
+) -> dict[str, Any]:
+    """Mark the report completed, but only once every file it promises exists."""
+    report = _report_or_fail(store, report_id)
+    if report.status is ReportStatus.COMPLETED:
+        return report_resource(report)  # a retried finalize: already done
+    missing = [
+        fmt for fmt in report.formats if fmt not in report_files or not files.exists(report_files[fmt])
+    ]
+    if missing:
+        raise TransientError(
+            f"Report {report_id} is missing its {', '.join(missing)} file", code="files_missing"
+        )
+    report.files = dict(report_files)
+    report.durations = {**report.durations, **durations}
+    report.completed_at = datetime.now(UTC)
+    if not report.status.can_become(ReportStatus.COMPLETED):
+        raise PermanentError(
+            f"Report {report_id} is {report.status.value} and cannot complete", code="conflict"
+        )
+    report.status = ReportStatus.COMPLETED
+    store.save_report(report)
+    files.delete_prefix(f"{report_id}/parts/")
+    return report_resource(report)

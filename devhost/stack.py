@@ -1,0 +1,132 @@
+"""The whole local stack in one object: Azurite, the HTTPS Azure stand-in and the Functions
+host running ``function_app``, wired together through the app's own settings.
+
+Used by ``python -m devhost``, ``make demo``, the end-to-end tests and the benchmark. The app's
+settings are environment variables (as in Azure), so the stack sets them in ``os.environ``
+before the host starts its activity workers, and restores the previous values on ``stop()``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from devhost.azure_standin import AzureStandIn
+from devhost.azurite import Azurite
+from devhost.functions_host import FunctionsHost
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class DevStack:
+    def __init__(
+        self,
+        *,
+        tenant: str | Path | dict[str, Any] | None = None,
+        port: int = 0,
+        azurite_location: str | Path | None = None,
+        azurite_ports: tuple[int, int, int] | None = None,
+        settings: dict[str, str] | None = None,
+        activity_workers: int = 2,
+        use_processes: bool = True,
+        function_key: str | None = None,
+        task_hub: str = "AdvisorReports",
+        page_size: int = 100,
+    ) -> None:
+        ports = azurite_ports or (None, None, None)
+        self.azurite = Azurite(
+            location=azurite_location, in_memory=azurite_location is None,
+            blob_port=ports[0], queue_port=ports[1], table_port=ports[2],
+        )  # fmt: skip
+        self.standin = AzureStandIn(tenant, page_size=page_size)
+        self._settings = settings or {}
+        self._port = port
+        self._workers = activity_workers
+        self._use_processes = use_processes
+        self._key = function_key
+        self._task_hub = task_hub
+        self._saved_env: dict[str, str | None] = {}
+        self.host: FunctionsHost | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.host is not None, "the stack is not started"
+        return self.host.url
+
+    @property
+    def key(self) -> str:
+        assert self.host is not None, "the stack is not started"
+        return self.host.function_key
+
+    @property
+    def storage_connection(self) -> str:
+        return self.azurite.connection_string
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def start(self) -> DevStack:
+        from shared.clients import reset_clients
+        from shared.settings import reset_settings
+
+        try:
+            self.azurite.start()
+            self.standin.start()
+            self._set_env({
+                **self.standin.settings_env(),
+                "AzureWebJobsStorage": self.azurite.connection_string,
+                "DURABLE_TASK_HUB": self._task_hub,
+                **self._settings,
+            })  # fmt: skip
+            reset_settings()
+            reset_clients()
+            self.host = FunctionsHost(
+                "function_app", storage_connection=self.azurite.connection_string, port=self._port,
+                task_hub=self._task_hub, function_key=self._key, activity_workers=self._workers,
+                use_processes=self._use_processes, app_root=ROOT,
+            )  # fmt: skip
+            self.host.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop_host(self) -> None:
+        """Stop only the Functions host (storage and the stand-in keep running): a crash."""
+        if self.host is not None:
+            self.host.stop()
+            self.host = None
+
+    def restart_host(self) -> None:
+        self.stop_host()
+        self.host = FunctionsHost(
+            "function_app", storage_connection=self.azurite.connection_string, port=self._port,
+            task_hub=self._task_hub, function_key=self._key, activity_workers=self._workers,
+            use_processes=self._use_processes, app_root=ROOT,
+        )  # fmt: skip
+        self.host.start()
+
+    def stop(self) -> None:
+        from shared.clients import reset_clients
+        from shared.settings import reset_settings
+
+        self.stop_host()
+        self.standin.stop()
+        self.azurite.stop()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        reset_settings()
+        reset_clients()
+
+    def __enter__(self) -> DevStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,34 @@
+"""Report rendering: the template context, the HTML report and the PDF report (in parts).
+
+- ``build_report_context(report_meta, summary, generated_at)`` -> the dict both formats render.
+- ``render_html(context)`` -> a self-contained HTML document.
+- ``plan_pdf_parts(summary, rows_per_part)`` -> small JSON-able part specs;
+  ``render_pdf_part(context, spec)`` -> one part's PDF bytes;
+  ``merge_pdf_parts(parts)`` -> the report's PDF; ``render_pdf(context)`` does all three.
+"""
+
+from .context import REPORT_TYPES, ReportMeta, build_report_context
+from .html import render_html
+from .pdf import (
+    DEFAULT_ROWS_PER_PART,
+    PartSpec,
+    merge_pdf_parts,
+    plan_pdf_parts,
+    render_pdf,
+    render_pdf_part,
+    write_merged_pdf,
+)
+
+__all__ = [
+    "DEFAULT_ROWS_PER_PART",
+    "REPORT_TYPES",
+    "PartSpec",
+    "ReportMeta",
+    "build_report_context",
+    "merge_pdf_parts",
+    "plan_pdf_parts",
+    "render_html",
+    "render_pdf",
+    "render_pdf_part",
+    "write_merged_pdf",
+]

@@ -1,0 +1,158 @@
+"""The jinja2 environment for report templates: built once per process, on first use.
+
+Everything is autoescaped (text from the Advisor API is data, never markup) and undefined
+names raise (StrictUndefined), so a template typo fails a test instead of printing nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from shared.models import IMPACTS, category_label
+from shared.summary import Opportunity, ResourceRow, term_months
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+_lock = threading.Lock()
+_environment: Environment | None = None
+
+_CATEGORY_CSS = {
+    "reliability": "rel",
+    "security": "sec",
+    "performance": "perf",
+    "cost": "cost",
+    "operational_excellence": "ops",
+}
+CATEGORY_COLORS = {
+    "reliability": "#1d5fbf",
+    "security": "#b42318",
+    "performance": "#6941c6",
+    "cost": "#15803d",
+    "operational_excellence": "#b45309",
+    "other": "#5b6675",
+}
+IMPACT_COLORS = {"high": "#b42318", "medium": "#b45309", "low": "#3f6f9f", "other": "#5b6675"}
+
+
+def is_https_url(value: object) -> bool:
+    """Only well-formed https:// URLs become links; anything else is printed as text."""
+    if not isinstance(value, str):
+        return False
+    url = value.strip()
+    if not url.lower().startswith("https://") or any(c.isspace() or ord(c) < 32 for c in url):
+        return False
+    if any(c in url for c in "\"'<>\\`"):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() == "https" and bool(parts.hostname)
+
+
+def format_money(amount: Decimal | int | float | None, currency: str | None = None) -> str:
+    """``EUR 1,234.56``; an amount with no currency says so instead of guessing."""
+    if amount is None:
+        return ""
+    text = f"{Decimal(amount):,.2f}"
+    if currency:
+        return f"{currency} {text}"
+    return f"{text} (currency unknown)"
+
+
+def format_count(value: int | None) -> str:
+    return f"{int(value or 0):,}"
+
+
+def format_date(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else ""
+
+
+def format_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    text = value.strftime("%d %B %Y, %H:%M")
+    offset = value.utcoffset()
+    if offset is not None:
+        text += " UTC" if not offset else value.strftime(" UTC%z")
+    return text
+
+
+def impact_label(impact: str) -> str:
+    return impact.replace("_", " ").capitalize() if impact else "Unknown"
+
+
+def category_css(category: str) -> str:
+    return _CATEGORY_CSS.get(category, "other")
+
+
+def impact_css(impact: str) -> str:
+    return impact if impact in IMPACTS else "other"
+
+
+def term_label(term: str) -> str:
+    """'P3Y' -> '3-year term'; anything else as given."""
+    months = term_months(term)
+    if months is None:
+        return term
+    if months % 12 == 0:
+        return f"{months // 12}-year term"
+    return f"{months}-month term"
+
+
+def change_text(row: ResourceRow | Opportunity, arrow: str = "\u2192") -> str:
+    """What the cost recommendation changes: SKU from -> to, or what to buy and on what basis."""
+    parts: list[str] = []
+    if row.current_sku and row.target_sku:
+        parts.append(f"{row.current_sku} {arrow} {row.target_sku}")
+    elif row.target_sku:
+        quantity = getattr(row, "quantity", "")
+        parts.append(f"{row.target_sku} \u00d7 {quantity}" if quantity else row.target_sku)
+    elif row.current_sku:
+        parts.append(row.current_sku)
+    if row.term:
+        parts.append(term_label(row.term))
+    if row.lookback_days is not None:
+        parts.append(f"{row.lookback_days}-day lookback")
+    return " \u00b7 ".join(parts)
+
+
+def _build() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(enabled_extensions=(), default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(
+        money=format_money,
+        count=format_count,
+        date=format_date,
+        datetime=format_datetime,
+        impact_label=impact_label,
+        category_label=category_label,
+        category_css=category_css,
+        impact_css=impact_css,
+        term_label=term_label,
+        change=change_text,
+    )
+    env.tests["https_url"] = is_https_url
+    return env
+
+
+def get_environment() -> Environment:
+    """The process-wide environment (templates are compiled once and cached by jinja2)."""
+    global _environment
+    if _environment is None:
+        with _lock:
+            if _environment is None:
+                _environment = _build()
+    return _environment

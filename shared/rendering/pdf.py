@@ -1,0 +1,494 @@
+"""The PDF report: rendered in parts with xhtml2pdf, merged with pypdf.
+
+Why parts (FACTS.md, "Measured here"): xhtml2pdf's time is superlinear in the size of one table
+and its memory grows with the document. So the report is cut into a summary part and detail
+parts of at most ``rows_per_part`` affected-resource rows (groups split across parts carry a
+"(continued)" heading); each part is its own ``pisa.CreatePDF`` call, and the parts are merged
+at the end. Memory is bounded by one part, and the app can render parts in parallel activities:
+
+    specs = plan_pdf_parts(summary, rows_per_part)            # small, JSON-able
+    parts = [render_pdf_part(context, spec) for spec in specs]  # independent of each other
+    pdf = merge_pdf_parts(parts, footer=...)                    # + page numbers
+
+Inside a part the markup is kept lean, which is what xhtml2pdf's cost follows: tables of at most
+``TABLE_ROWS`` rows, few cells per row, explicit column widths, few CSS rules, and an explicit
+height for every row, computed here from the text's measured width, so reportlab never has to
+wrap a cell's content to find its row's height (each cell is laid out once, when drawn, instead
+of up to three times).
+
+Remote content is never fetched: the templates reference no resources, text from the API is
+escaped, and every render runs with a link callback that answers every URL with an empty inline
+resource and a resource policy that refuses network and file reads (see ``_link_callback``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from xhtml2pdf import pisa
+from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+from shared.summary import RecommendationGroup, ReportSummary, ResourceRow
+
+from .environment import (
+    CATEGORY_COLORS,
+    change_text,
+    format_date,
+    format_money,
+    get_environment,
+    impact_label,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ROWS_PER_PART = 1000
+TABLE_ROWS = 100  # rows per <table>: xhtml2pdf's cost is superlinear in one table's size
+
+SUMMARY_TEMPLATE = "pdf_summary.j2"
+DETAIL_TEMPLATE = "pdf_detail.j2"
+
+# Geometry of the detail tables (A4 portrait), shared by the template and the row heights.
+MM = 72 / 25.4
+FONT = "Helvetica"
+FONT_SIZE = 7.5  # pt
+LEADING = 9.5  # pt
+CELL_PAD_X = 3.5  # pt, left and right
+CELL_PAD_TOP = 2.5  # pt
+CELL_PAD_BOTTOM = 1.5  # pt
+MAX_ROW_LINES = 24
+
+# Column widths in mm (they add up to the 182 mm between the page margins of A4 portrait).
+COLUMNS_STANDARD = (
+    ("Resource / resource group", 70),
+    ("Subscription", 48),
+    ("Impact", 16),
+    ("Last updated", 20),
+    ("Savings / month", 28),
+)
+COLUMNS_NO_SAVINGS = (
+    ("Resource / resource group", 86),
+    ("Subscription", 60),
+    ("Impact", 16),
+    ("Last updated", 20),
+)
+COLUMNS_COST = (
+    ("Resource / resource group", 50),
+    ("Subscription", 33),
+    ("Recommended change", 42),
+    ("Impact", 14),
+    ("Updated", 17),
+    ("Monthly / annual", 26),
+)
+
+# Neither the network nor the disk: the report needs no resource at all.
+RENDER_POLICY = ResourceAccessPolicy(
+    allow_remote=False,
+    allow_private_networks=False,
+    allowed_hosts=frozenset(),
+    base_dir=None,
+    allow_local_outside_base=False,
+    max_resources=0,
+    allow_remote_pdf_backgrounds=False,
+)
+# What the link callback answers for any URL: an empty inline resource, which xhtml2pdf reads
+# without any I/O. Returning "" would not do: xhtml2pdf then falls back to the original URL.
+_INERT_URI = "data:,"
+
+
+def _link_callback(uri: str, rel: str | None) -> str:
+    """Every URL a document asks xhtml2pdf to fetch (img, link, @import, url(), fonts).
+
+    The report templates ask for none; a URL reaching here came from somewhere it should not,
+    so it is logged and neutralised, never fetched.
+    """
+    log.warning("PDF rendering refused to fetch a resource: %.120r", uri)
+    return _INERT_URI
+
+
+# --- planning -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """One PDF part: the summary, or a slice of the detail rows (global row offsets).
+
+    ``groups`` lists (group index, first row, end row) within the summary's ordered groups.
+    ``total_rows`` lets the renderer check that the summary it gets is the one planned for.
+    """
+
+    index: int
+    kind: str  # "summary" | "detail"
+    start: int = 0
+    stop: int = 0
+    groups: tuple[tuple[int, int, int], ...] = ()
+    total_rows: int = 0
+    part_count: int = 1
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "start": self.start,
+            "stop": self.stop,
+            "groups": [list(g) for g in self.groups],
+            "totalRows": self.total_rows,
+            "partCount": self.part_count,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PartSpec:
+        return cls(
+            index=int(data["index"]),
+            kind=str(data["kind"]),
+            start=int(data.get("start", 0)),
+            stop=int(data.get("stop", 0)),
+            groups=tuple((int(g[0]), int(g[1]), int(g[2])) for g in data.get("groups") or ()),
+            total_rows=int(data.get("totalRows", 0)),
+            part_count=int(data.get("partCount", 1)),
+        )
+
+
+def plan_pdf_parts(
+    summary: ReportSummary,
+    rows_per_part: int = DEFAULT_ROWS_PER_PART,
+    *,
+    include_details: bool = True,
+) -> list[PartSpec]:
+    """Part 0 is the summary; then detail parts of at most ``rows_per_part`` rows each.
+
+    ``include_details=False`` (the executive report) plans the summary part only.
+    """
+    if rows_per_part < 1:
+        raise ValueError("rows_per_part must be at least 1")
+    slices: list[list[tuple[int, int, int]]] = []
+    if include_details and summary.row_count:
+        if not summary.has_rows:
+            raise ValueError("a summary rebuilt from its dict form has no rows to plan parts for")
+        current: list[tuple[int, int, int]] = []
+        room = rows_per_part
+        for gi, group in enumerate(summary.groups):
+            first = 0
+            while first < group.count:
+                take = min(room, group.count - first)
+                current.append((gi, first, first + take))
+                first += take
+                room -= take
+                if room == 0:
+                    slices.append(current)
+                    current, room = [], rows_per_part
+        if current:
+            slices.append(current)
+    part_count = 1 + len(slices)
+    specs = [PartSpec(index=0, kind="summary", total_rows=summary.row_count, part_count=part_count)]
+    offset = 0
+    for i, groups in enumerate(slices, start=1):
+        rows = sum(stop - start for _, start, stop in groups)
+        specs.append(
+            PartSpec(
+                index=i,
+                kind="detail",
+                start=offset,
+                stop=offset + rows,
+                groups=tuple(groups),
+                total_rows=summary.row_count,
+                part_count=part_count,
+            )
+        )
+        offset += rows
+    return specs
+
+
+# --- row layout ---------------------------------------------------------------------------
+
+
+def _lines(text: str, width_pt: float) -> int:
+    """How many lines reportlab needs for ``text`` in ``width_pt`` (greedy, at spaces)."""
+    if not text:
+        return 1
+    space = stringWidth(" ", FONT, FONT_SIZE)
+    lines, used = 1, 0.0
+    for word in text.split():
+        w = stringWidth(word, FONT, FONT_SIZE)
+        if w > width_pt:  # a long word is broken wherever it has to be
+            extra = math.ceil(w / width_pt)
+            lines += extra - (1 if used == 0 else 0)
+            used = w - (extra - 1) * width_pt
+            continue
+        if used and used + space + w > width_pt:
+            lines += 1
+            used = w
+        else:
+            used = used + space + w if used else w
+    return lines
+
+
+@dataclass(slots=True)
+class _Row:
+    """A detail row as the template prints it: the strings of each cell and the row height."""
+
+    name: str
+    group: str
+    subscription: str
+    impact: str
+    updated: str
+    change: str = ""
+    monthly: str = ""
+    annual: str = ""
+    height: str = ""  # for the <td height> attribute, in pt
+
+
+@dataclass(slots=True)
+class _Block:
+    """One group's slice in a part: heading, then tables of at most TABLE_ROWS rows."""
+
+    group: RecommendationGroup
+    number: int
+    continued: bool
+    columns: Sequence[tuple[str, int]]
+    savings: bool
+    tables: list[list[_Row]] = field(default_factory=list)
+
+
+def _row(
+    row: ResourceRow, columns: Sequence[tuple[str, int]], cost: bool, savings: bool, names: Mapping[str, str]
+) -> _Row:
+    usable = [w * MM - 2 * CELL_PAD_X for _, w in columns]
+    out = _Row(
+        name=row.resource_name or "(unnamed resource)",
+        group=row.resource_group or "Subscription-level",
+        subscription=names.get(row.subscription_id) or row.subscription_id,
+        impact=impact_label(row.impact),
+        updated=format_date(row.last_updated),
+    )
+    lines = max(
+        _lines(out.name, usable[0]) + _lines(out.group, usable[0]),
+        _lines(out.subscription, usable[1]),
+    )
+    if cost:
+        out.change = change_text(row, arrow="to")
+        if row.variants > 1:
+            out.change += f" ({row.variants - 1} more variant{'s' if row.variants > 2 else ''} not counted)"
+        lines = max(lines, _lines(out.change, usable[2]))
+    if savings and row.has_savings:
+        out.monthly = format_money(row.monthly_savings, row.currency)
+        out.annual = format_money(row.annual_savings, row.currency)
+        lines = max(lines, _lines(out.monthly, usable[-1]) + (_lines(out.annual, usable[-1]) if cost else 0))
+    # The row's height: its lines plus the cell's padding and a hair for rounding. Capped well
+    # below a page: a pathological value is shrunk into the cell rather than overflowing the page.
+    lines = min(lines, MAX_ROW_LINES)
+    out.height = f"{lines * LEADING + CELL_PAD_TOP + CELL_PAD_BOTTOM + 0.5:.1f}pt"
+    return out
+
+
+def _blocks(context: Mapping[str, Any], spec: PartSpec) -> list[_Block]:
+    groups: Sequence[RecommendationGroup] = context["groups"]
+    cost = bool(context["report"]["cost_columns"])
+    names: Mapping[str, str] = context["sub_names"]
+    blocks: list[_Block] = []
+    for gi, first, end in spec.groups:
+        group = groups[gi]
+        savings = group.has_savings
+        columns = COLUMNS_COST if cost else (COLUMNS_STANDARD if savings else COLUMNS_NO_SAVINGS)
+        rows = [_row(r, columns, cost, savings, names) for r in group.rows[first:end]]
+        block = _Block(group=group, number=gi + 1, continued=first > 0, columns=columns, savings=savings)
+        block.tables = [rows[i : i + TABLE_ROWS] for i in range(0, len(rows), TABLE_ROWS)]
+        blocks.append(block)
+    return blocks
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def html_to_pdf(html: str) -> bytes:
+    """Convert one part's markup with xhtml2pdf: no fetches, errors raised, bytes returned."""
+    out = io.BytesIO()
+    status = pisa.CreatePDF(
+        html,
+        dest=out,
+        encoding="utf-8",
+        link_callback=_link_callback,
+        resource_policy=RENDER_POLICY,
+        raise_exception=True,
+    )
+    if status.err:
+        raise RuntimeError(f"xhtml2pdf reported {status.err} error(s) rendering a report part")
+    return out.getvalue()
+
+
+def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> str:
+    """The xhtml2pdf markup of one part (exposed for tests and debugging)."""
+    spec = part_spec if isinstance(part_spec, PartSpec) else PartSpec.from_dict(part_spec)
+    env = get_environment()
+    summary: ReportSummary = context["summary"]
+    if spec.total_rows != summary.row_count:
+        raise ValueError(
+            f"part {spec.index} was planned for {spec.total_rows} rows but the summary has "
+            f"{summary.row_count}: plan and render from the same data"
+        )
+    common = {"part": spec, "layout": _layout(), "category_colors": CATEGORY_COLORS}
+    if spec.kind == "summary":
+        return env.get_template(SUMMARY_TEMPLATE).render({**context, **common})
+    if spec.kind != "detail":
+        raise ValueError(f"unknown part kind {spec.kind!r}")
+    if not context["report"]["show_resources"]:
+        raise ValueError("this report type has no detail parts")
+    return env.get_template(DETAIL_TEMPLATE).render({**context, **common, "blocks": _blocks(context, spec)})
+
+
+def _layout() -> dict[str, Any]:
+    return {
+        "font_size": FONT_SIZE,
+        "leading": LEADING,
+        "pad": f"{CELL_PAD_TOP}pt {CELL_PAD_X}pt {CELL_PAD_BOTTOM}pt {CELL_PAD_X}pt",
+    }
+
+
+def render_pdf_part(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> bytes:
+    """Render one planned part to PDF bytes (a document of its own)."""
+    return html_to_pdf(render_part_html(context, part_spec))
+
+
+# --- merging ------------------------------------------------------------------------------
+
+_FOOTER_FONT = "/ARFooter"
+_FOOTER_SIZE = 7
+
+
+def _pdf_text(text: str) -> bytes:
+    """A PDF literal string in WinAnsi (what the standard Helvetica font encodes)."""
+    raw = text.encode("cp1252", "replace")
+    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def _inherited(page: Any, key: str) -> Any:
+    """A page attribute, looked up the page tree as PDF inheritance says."""
+    node = page
+    while node is not None:
+        node = node.get_object()
+        if key in node:
+            return node[key]
+        node = node.get("/Parent")
+    return None
+
+
+def _stamp_footer(writer: PdfWriter, footer: str, number_pages: bool) -> None:
+    """Footer text on the left and 'Page i of n' on the right of every page of the merged file.
+
+    Appended as one small content stream per page (the page's own content is wrapped in q/Q),
+    rather than merging an overlay page, which would re-parse every page's content.
+    """
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+        }
+    )
+    font_ref = writer._add_object(font)
+    push = DecodedStreamObject()
+    push.set_data(b"q\n")
+    push_ref = writer._add_object(push)
+    total = len(writer.pages)
+    margin = 12 * MM
+    baseline = 7 * MM
+    for number, page in enumerate(writer.pages, start=1):
+        width = float(page.mediabox.width)
+        ops = [b"Q", b"q 0.36 0.4 0.46 rg BT", _FOOTER_FONT.encode() + b" %d Tf" % _FOOTER_SIZE]
+        if footer:
+            ops.append(b"%.2f %.2f Td " % (margin, baseline) + _pdf_text(footer) + b" Tj")
+        if number_pages:
+            label = f"Page {number} of {total}"
+            x = width - margin - stringWidth(label, "Helvetica", _FOOTER_SIZE)
+            ops.append(b"1 0 0 1 %.2f %.2f Tm " % (x, baseline) + _pdf_text(label) + b" Tj")
+        ops.append(b"ET Q")
+        stamp = DecodedStreamObject()
+        stamp.set_data(b"\n".join(ops) + b"\n")
+        stamp_ref = writer._add_object(stamp)
+
+        resources = _inherited(page, "/Resources")
+        # A copy when inherited from the page tree, so that other pages keep theirs as they are.
+        resources = resources.get_object() if resources is not None else DictionaryObject()
+        if "/Resources" not in page:
+            resources = DictionaryObject(resources)
+        page[NameObject("/Resources")] = resources
+        fonts = resources.get("/Font")
+        fonts = fonts.get_object() if fonts is not None else DictionaryObject()
+        resources[NameObject("/Font")] = fonts
+        fonts[NameObject(_FOOTER_FONT)] = font_ref
+
+        contents = page.get("/Contents")
+        existing: list[Any] = []
+        if contents is not None:
+            obj = contents.get_object()
+            existing = list(obj) if isinstance(obj, ArrayObject) else [contents]
+        page[NameObject("/Contents")] = ArrayObject([push_ref, *existing, stamp_ref])
+
+
+def _writer(parts: Iterable[bytes | IO[bytes]], footer: str, number_pages: bool, title: str) -> PdfWriter:
+    writer = PdfWriter()
+    for part in parts:
+        source = io.BytesIO(part) if isinstance(part, bytes | bytearray) else part
+        writer.append(PdfReader(source), import_outline=True)
+    if footer or number_pages:
+        _stamp_footer(writer, footer, number_pages)
+    if title:
+        writer.add_metadata({"/Title": title, "/Creator": "Advisor Reports"})
+    return writer
+
+
+def merge_pdf_parts(
+    parts: Sequence[bytes | IO[bytes]], *, footer: str = "", number_pages: bool = True, title: str = ""
+) -> bytes:
+    """Merge rendered parts, in order, into one PDF; stamp the footer and page numbers."""
+    out = io.BytesIO()
+    write_merged_pdf(parts, out, footer=footer, number_pages=number_pages, title=title)
+    return out.getvalue()
+
+
+def write_merged_pdf(
+    parts: Iterable[bytes | IO[bytes]],
+    dest: IO[bytes],
+    *,
+    footer: str = "",
+    number_pages: bool = True,
+    title: str = "",
+) -> int:
+    """Like :func:`merge_pdf_parts`, written to a binary file object; returns the page count."""
+    writer = _writer(parts, footer, number_pages, title)
+    writer.write(dest)
+    return len(writer.pages)
+
+
+def footer_text(context: Mapping[str, Any]) -> str:
+    report = context["report"]
+    return f"{report['title']} \u00b7 {report['type_label']} \u00b7 Generated {report['generated_date']}"
+
+
+def iter_pdf_parts(
+    context: Mapping[str, Any], rows_per_part: int = DEFAULT_ROWS_PER_PART
+) -> Iterator[tuple[PartSpec, bytes]]:
+    """Plan and render every part in order, one at a time."""
+    specs = plan_pdf_parts(
+        context["summary"], rows_per_part, include_details=bool(context["report"]["show_resources"])
+    )
+    for spec in specs:
+        yield spec, render_pdf_part(context, spec)
+
+
+def render_pdf(context: Mapping[str, Any], *, rows_per_part: int = DEFAULT_ROWS_PER_PART) -> bytes:
+    """The whole PDF in this process: every part in turn, then the merge."""
+    parts = [pdf for _, pdf in iter_pdf_parts(context, rows_per_part)]
+    return merge_pdf_parts(parts, footer=footer_text(context), title=context["report"]["title"])

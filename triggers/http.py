@@ -1,0 +1,81 @@
+"""HTTP helpers for the triggers: JSON responses, the error shape, domain errors to status codes.
+
+Errors are always ``{"error": {"code", "message", "field"?}}``. Domain errors map to status
+codes here and nowhere else (cosmicpython's entrypoint rule).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+import azure.functions as func
+
+from shared.errors import InvalidInputError, LimitExceededError, PermanentError, TransientError
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 2
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, separators=(",", ":"), default=str),
+        status_code=status,
+        mimetype="application/json",
+        headers=headers or {},
+    )
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> func.HttpResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        error["field"] = field
+    return json_response({"error": error}, status)
+
+
+def base_url(req: func.HttpRequest) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def key_query(req: func.HttpRequest) -> str:
+    """Carry the caller's function key into the URLs we hand back (Location, file links), as
+    the durable extension does for its status URLs; a Logic App polls with what it is given."""
+    code = req.params.get("code")
+    return f"?code={code}" if code else ""
+
+
+def handle_errors(
+    fn: Callable[..., Awaitable[func.HttpResponse]],
+) -> Callable[..., Awaitable[func.HttpResponse]]:
+    """Map domain errors to 4xx/5xx answers; anything unexpected is a 500 with no details."""
+
+    @wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> func.HttpResponse:
+        try:
+            return await fn(*args, **kwargs)
+        except InvalidInputError as exc:
+            message = (
+                str(exc)
+                if exc.line is None
+                else f"line {exc.line}: {exc}"
+                if "line" not in str(exc)
+                else str(exc)
+            )
+            return error_response(400, "invalid_input", message, exc.field)
+        except LimitExceededError as exc:
+            return error_response(413, "too_large", str(exc))
+        except TransientError as exc:
+            return error_response(503, exc.code, str(exc))
+        except PermanentError as exc:
+            return error_response(500, exc.code, str(exc))
+        except Exception:
+            log.exception("Unhandled error in %s", fn.__name__)
+            return error_response(500, "internal_error", "Something went wrong; the error was logged")
+
+    return wrapper

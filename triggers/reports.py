@@ -1,0 +1,207 @@
+"""HTTP API for reports: start one (from subscriptions or an uploaded CSV), poll it, list them,
+download its files.
+
+Thin adapters: parse and validate, call ``shared``, shape the answer. Validation happens before
+anything is stored. Starting answers 202 with ``Location`` (the report's own URL, which answers
+202 until the report is finished and then 200: the HTTP async pattern Logic Apps follows) and
+``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from orchestrators.report import ORCHESTRATOR
+from shared import clients, report_service
+from shared.csv_import import parse_csv
+from shared.errors import InvalidInputError, LimitExceededError
+from shared.jobs import ReportJob
+from shared.models import Report, ReportFilters, ReportStatus, ReportType, is_guid
+from shared.report_request import (
+    parse_customer,
+    parse_filters,
+    parse_formats,
+    parse_report_request,
+    parse_report_type,
+)
+from shared.settings import get_settings
+
+from .http import RETRY_AFTER_SECONDS, base_url, error_response, handle_errors, json_response, key_query
+
+bp = df.Blueprint()
+log = logging.getLogger(__name__)
+
+MAX_CSV_BYTES = 20 * 1024 * 1024
+
+
+def _job(report: Report, *, csv_blob: str = "") -> ReportJob:
+    s = get_settings()
+    return ReportJob(
+        report_id=report.report_id,
+        report_type=report.report_type.value,
+        formats=list(report.formats),
+        subscription_ids=list(report.subscription_ids) if report.source == "api" else [],
+        filters=report.filters.to_dict(),
+        source=report.source,
+        csv_blob=csv_blob,
+        customer=report.customer,
+        retry_attempts=s.retry_attempts,
+        retry_interval_ms=s.retry_interval_ms,
+        fetch_timeout_s=s.fetch_timeout_seconds,
+    )
+
+
+async def _start(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, report: Report, job: ReportJob
+) -> func.HttpResponse:
+    store = clients.table_store()
+    await asyncio.to_thread(report_service.create_report, store, report)
+    try:
+        await client.start_new(ORCHESTRATOR, report.report_id, job.to_dict())
+    except Exception:
+        log.exception("Could not start the orchestration for report %s", report.report_id)
+        await asyncio.to_thread(
+            report_service.set_status, store, report.report_id, ReportStatus.FAILED,
+            failure_code="start_failed", failure_message="The report could not be started; try again",
+        )  # fmt: skip
+        return error_response(503, "start_failed", "The report could not be started; try again")
+    location = f"{base_url(req)}/api/reports/{report.report_id}{key_query(req)}"
+    body = {
+        "reportId": report.report_id,
+        "status": report.status.value,
+        "statusUrl": location,
+        "management": client.create_http_management_payload(report.report_id),
+    }
+    return json_response(body, 202, {"Location": location, "Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+@bp.route(route="reports", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    try:
+        body = req.get_json()
+    except ValueError:
+        return error_response(400, "invalid_json", "The request body is not valid JSON", "body")
+    request = parse_report_request(body)
+    report = Report(
+        report_id=report_service.new_report_id(),
+        report_type=request.report_type,
+        subscription_ids=list(request.subscription_ids),
+        formats=list(request.formats),
+        filters=request.filters,
+        customer=request.customer,
+    )
+    return await _start(req, client, report, _job(report))
+
+
+@bp.route(route="reports/csv", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    report_type = parse_report_type(req.params.get("reportType"))
+    formats = parse_formats(req.params.get("formats"))
+    customer = parse_customer(req.params.get("customer"))
+    # Per-category exports have no Category column: the caller may say which category it is.
+    category = req.params.get("category")
+    default_category = parse_filters({"categories": [category]}).categories[0] if category else None
+    declared = req.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_CSV_BYTES:
+        raise LimitExceededError(f"The CSV file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
+    data = req.get_body()
+    if len(data) > MAX_CSV_BYTES:
+        raise LimitExceededError(f"The CSV file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
+    if not data.strip():
+        raise InvalidInputError(
+            "The request body is empty; send the CSV file the portal exports", field="body"
+        )
+    # Parse the whole file now, so a malformed one is refused with its line before anything is stored.
+    recs = await asyncio.to_thread(parse_csv, data, default_category=default_category)
+    report = Report(
+        report_id=report_service.new_report_id(),
+        report_type=report_type,
+        subscription_ids=sorted({r.subscription_id for r in recs}),
+        formats=list(formats),
+        filters=ReportFilters(),
+        customer=customer,
+        source="csv",
+    )
+    blob = f"{report.report_id}.csv"
+    await asyncio.to_thread(clients.uploads().upload, blob, data, content_type="text/csv; charset=utf-8")
+    job = _job(report, csv_blob=blob)
+    job.csv_default_category = default_category or ""
+    return await _start(req, client, report, job)
+
+
+@bp.route(route="reports/{reportId}", methods=["GET"])
+@handle_errors
+async def get_report(req: func.HttpRequest) -> func.HttpResponse:
+    report_id = req.route_params.get("reportId", "")
+    if not is_guid(report_id):
+        return error_response(404, "not_found", "No report with that id", "reportId")
+    store = clients.table_store()
+    report = await asyncio.to_thread(store.get_report, report_id)
+    if report is None:
+        return error_response(404, "not_found", f"No report {report_id}", "reportId")
+    if report.status.finished:
+        return json_response(
+            report_service.report_resource(report, base_url=base_url(req), key_query=key_query(req))
+        )
+    info = await asyncio.to_thread(report_service.progress, store, report)
+    body = report_service.report_resource(report, base_url=base_url(req), progress_info=info)
+    location = f"{base_url(req)}/api/reports/{report_id}{key_query(req)}"
+    return json_response(body, 202, {"Location": location, "Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+@bp.route(route="reports", methods=["GET"])
+@handle_errors
+async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
+    status = req.params.get("status") or None
+    if status and status not in {s.value for s in ReportStatus}:
+        raise InvalidInputError(
+            f"status {status[:20]!r} is not one of {', '.join(s.value for s in ReportStatus)}", field="status"
+        )
+    raw_limit = req.params.get("limit") or "20"
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+        raise InvalidInputError("limit must be a whole number from 1 to 100", field="limit")
+    token = req.params.get("continuationToken") or None
+    if token and not (token.startswith("t_") and len(token) < 100 and "/" not in token):
+        raise InvalidInputError("continuationToken is not one this API handed out", field="continuationToken")
+    store = clients.table_store()
+    rows, next_token = await asyncio.to_thread(
+        store.list_reports, status=status, limit=int(raw_limit), continuation_token=token
+    )
+    items = [
+        {
+            "reportId": r["report_id"],
+            "status": r["status"],
+            "reportType": r["report_type"],
+            "requestedAt": r.get("requested_at") or None,
+            "url": f"{base_url(req)}/api/reports/{r['report_id']}",
+        }
+        for r in rows
+    ]
+    return json_response({"reports": items, "continuationToken": next_token})
+
+
+@bp.route(route="reports/{reportId}/files/{fmt}", methods=["GET"])
+@handle_errors
+async def download_report_file(req: func.HttpRequest) -> func.HttpResponse:
+    report_id = req.route_params.get("reportId", "")
+    fmt = (req.route_params.get("fmt") or "").lower()
+    if not is_guid(report_id):
+        return error_response(404, "not_found", "No report with that id", "reportId")
+    url = await asyncio.to_thread(
+        report_service.file_download_url, clients.table_store(), clients.report_files(), report_id, fmt,
+        minutes=get_settings().sas_minutes,
+    )  # fmt: skip
+    if not url:
+        return error_response(404, "not_found", f"Report {report_id} has no {fmt} file (yet)", "format")
+    return func.HttpResponse(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+__all__ = ["bp", "ReportType"]
