@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: setup demo test test-unit bench lint format clean
+.PHONY: setup demo run test test-unit bench lint format clean
 
 setup: $(VENV)/.installed node_modules/.installed .system-deps
 
@@ -26,6 +26,10 @@ node_modules/.installed: package.json package-lock.json
 
 demo: setup
 	$(PY) -m devhost.demo
+
+# The app on devhost (Azurite + Azure stand-in + Functions host on :7071) until Ctrl+C.
+run: setup
+	$(PY) -m devhost
 
 test: setup
 	$(PY) -m pytest -q
