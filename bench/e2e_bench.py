@@ -141,9 +141,8 @@ def print_e2e(row: dict[str, Any]) -> None:
         f"recommendations (detailed, HTML + PDF, {row['recommendations']} after folding variants)"
     )
     print(f"  POST to completed:              {row['e2e_s']:6.1f} s   (target < 60 s)")
-    print(
-        f"  same work without the app:      {row['alone_s']:6.1f} s   (fetch + Table writes + render, 2 processes)"
-    )
+    alone = row["alone_s"]
+    print(f"  same work without the app:      {alone:6.1f} s   (fetch + Table writes + render, 2 processes)")
     print(f"  orchestration overhead:         {row['overhead']:6.0%}     (target < 25%)")
     print(f"  orchestration history:          {row['history_bytes']:,} bytes")
     print(f"  stages inside the app (s):      {row['app_durations']}")
@@ -153,9 +152,8 @@ def print_history(rows: list[dict[str, Any]]) -> None:
     print("\nOrchestration history size (HTML only; bytes from the Durable status API with history)")
     print(f"{'subs':>5} {'recs/sub':>9} {'history bytes':>14} {'bytes/sub':>10}")
     for r in rows:
-        print(
-            f"{r['subscriptions']:>5} {r['per_subscription']:>9} {r['history_bytes']:>14,} {r['per_sub']:>10,.0f}"
-        )
+        subs, per = r["subscriptions"], r["per_subscription"]
+        print(f"{subs:>5} {per:>9} {r['history_bytes']:>14,} {r['per_sub']:>10,.0f}")
 
 
 if __name__ == "__main__":

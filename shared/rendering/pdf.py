@@ -23,10 +23,13 @@ resource and a resource policy that refuses network and file reads (see ``_link_
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import math
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -311,17 +314,37 @@ def _blocks(context: Mapping[str, Any], spec: PartSpec) -> list[_Block]:
 # --- rendering ----------------------------------------------------------------------------
 
 
+# xhtml2pdf renders one document at a time per process anyway (it holds a global lock); ours
+# also covers the garbage-collector setting below, which is process-wide.
+_render_lock = threading.Lock()
+# A render allocates millions of short-lived objects; with the default gen-0 threshold (700) the
+# cyclic collector runs thousands of times per part and costs 10-15% of the time while freeing
+# next to nothing (measured: same peak RSS). The threshold is raised for the render only.
+_RENDER_GC_THRESHOLD = 100_000
+
+
+@contextmanager
+def _relaxed_gc() -> Iterator[None]:
+    saved = gc.get_threshold()
+    gc.set_threshold(max(saved[0], _RENDER_GC_THRESHOLD), *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+
+
 def html_to_pdf(html: str) -> bytes:
     """Convert one part's markup with xhtml2pdf: no fetches, errors raised, bytes returned."""
     out = io.BytesIO()
-    status = pisa.CreatePDF(
-        html,
-        dest=out,
-        encoding="utf-8",
-        link_callback=_link_callback,
-        resource_policy=RENDER_POLICY,
-        raise_exception=True,
-    )
+    with _render_lock, _relaxed_gc():
+        status = pisa.CreatePDF(
+            html,
+            dest=out,
+            encoding="utf-8",
+            link_callback=_link_callback,
+            resource_policy=RENDER_POLICY,
+            raise_exception=True,
+        )
     if status.err:
         raise RuntimeError(f"xhtml2pdf reported {status.err} error(s) rendering a report part")
     return out.getvalue()
