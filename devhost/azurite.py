@@ -113,12 +113,16 @@ class Azurite:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            # Azurite waits for idle keep-alive connections on SIGTERM; don't wait long for it.
-            self.process.terminate()
-            try:
-                self.process.wait(2)
-            except subprocess.TimeoutExpired:
+            if self.in_memory:
+                # Nothing to flush; Azurite would wait for idle keep-alive clients on SIGTERM.
                 self.process.kill()
+            else:
+                self.process.terminate()
+                try:
+                    self.process.wait(2)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+            self.process.wait()
         self.process = None
         if self._tmp is not None:
             self._tmp.cleanup()
