@@ -94,10 +94,11 @@ class DevStack:
             raise
         return self
 
-    def stop_host(self) -> None:
-        """Stop only the Functions host (storage and the stand-in keep running): a crash."""
+    def stop_host(self, *, kill: bool = False) -> None:
+        """Stop only the Functions host; storage and the stand-in keep running. ``kill=True``
+        imitates a crash: running activities die and queued writes are dropped."""
         if self.host is not None:
-            self.host.stop()
+            self.host.stop(kill=kill)
             self.host = None
 
     def restart_host(self) -> None:
