@@ -83,16 +83,18 @@ class DevStack:
             })  # fmt: skip
             reset_settings()
             reset_clients()
-            self.host = FunctionsHost(
-                "function_app", storage_connection=self.azurite.connection_string, port=self._port,
-                task_hub=self._task_hub, function_key=self._key, activity_workers=self._workers,
-                use_processes=self._use_processes, app_root=ROOT,
-            )  # fmt: skip
-            self.host.start()
+            self.host = self._new_host().start()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _new_host(self) -> FunctionsHost:
+        return FunctionsHost(
+            "function_app", storage_connection=self.azurite.connection_string, port=self._port,
+            task_hub=self._task_hub, function_key=self._key, activity_workers=self._workers,
+            use_processes=self._use_processes, app_root=ROOT,
+        )  # fmt: skip
 
     def stop_host(self, *, kill: bool = False) -> None:
         """Stop only the Functions host; storage and the stand-in keep running. ``kill=True``
@@ -103,12 +105,7 @@ class DevStack:
 
     def restart_host(self) -> None:
         self.stop_host()
-        self.host = FunctionsHost(
-            "function_app", storage_connection=self.azurite.connection_string, port=self._port,
-            task_hub=self._task_hub, function_key=self._key, activity_workers=self._workers,
-            use_processes=self._use_processes, app_root=ROOT,
-        )  # fmt: skip
-        self.host.start()
+        self.host = self._new_host().start()
 
     def stop(self) -> None:
         from shared.clients import reset_clients

@@ -18,15 +18,19 @@ from devhost.azurite import Azurite
 from shared.models import Recommendation
 
 
-@pytest.fixture(scope="session")
-def azurite() -> Iterator[Azurite]:
-    server = Azurite(in_memory=True)
+def start_or_skip(server: Azurite) -> Azurite:
+    """Start Azurite; where it cannot run, fail in CI and skip (with the reason) locally."""
     try:
-        server.start()
+        return server.start()
     except RuntimeError as exc:
         if os.environ.get("CI"):
             raise
         pytest.skip(f"Azurite unavailable: {exc}")
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    server = start_or_skip(Azurite(in_memory=True))
     yield server
     server.stop()
 

@@ -22,6 +22,7 @@ import requests
 
 from devhost.azurite import Azurite, free_port
 from devhost.functions_host import FunctionsHost
+from tests.conftest import start_or_skip
 
 from .conftest import KEY, ROOT, ToyClient, read_records
 
@@ -30,13 +31,7 @@ pytestmark = pytest.mark.azurite
 
 @pytest.fixture(scope="module")
 def disk_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    server = Azurite(location=tmp_path_factory.mktemp("azurite-disk"))
-    try:
-        server.start()
-    except RuntimeError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"Azurite unavailable: {exc}")
+    server = start_or_skip(Azurite(location=tmp_path_factory.mktemp("azurite-disk")))
     yield server
     server.stop()
 
