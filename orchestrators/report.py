@@ -21,6 +21,7 @@ from shared.jobs import (
     AssembleInput,
     CsvImportInput,
     FetchInput,
+    FetchOutcome,
     FinalizeInput,
     RenderInput,
     RenderResult,
@@ -97,17 +98,18 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
                 "the report was stopped",
             )
         deadline.cancel()
-        outcomes: list[dict[str, Any]] = yield fetched_all  # raises if retries ran out
+        # raises if an activity's retries ran out
+        outcomes = [FetchOutcome.from_dict(o) for o in (yield fetched_all)]
         durations["fetch"] = _seconds(context, started)
 
-        failed = {o["subscription_id"]: o for o in outcomes if not o["ok"]}
+        failed = {o.subscription_id: o for o in outcomes if not o.ok}
         if len(failed) == len(outcomes):
-            first = next(iter(failed.values()))
-            code = first.get("failure_code") or "fetch_failed"
+            first = outcomes[0]
+            code = first.failure_code or "fetch_failed"
             if len(outcomes) == 1:
-                raise ReportFailed(code, first.get("failure_message") or "Fetching recommendations failed")
+                raise ReportFailed(code, first.failure_message or "Fetching recommendations failed")
             raise ReportFailed(code, "No subscription could be read: " + "; ".join(
-                f"{sub}: {o.get('failure_message')}" for sub, o in list(failed.items())[:5]))  # fmt: skip
+                f"{sub}: {o.failure_message}" for sub, o in list(failed.items())[:5]))  # fmt: skip
 
         # -- summarize
         status("summarizing")
@@ -115,8 +117,8 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         summary = SummaryResult.from_dict((yield context.call_activity_with_retry(
             "summarize_report", retry, SummarizeInput(
                 rid,
-                skipped={sub: o.get("failure_message") or "" for sub, o in failed.items()},
-                api_pages=sum(o.get("pages", 0) for o in outcomes),
+                skipped={sub: o.failure_message or "" for sub, o in failed.items()},
+                api_pages=sum(o.pages for o in outcomes),
                 fetch_seconds=durations["fetch"],
             ).to_dict(),
         )))  # fmt: skip

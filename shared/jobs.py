@@ -97,6 +97,20 @@ class FetchInput(Payload):
 
 
 @dataclass
+class FetchOutcome(Payload):
+    """What fetching one subscription (or importing the CSV) produced: counts, never the
+    recommendations. ``ok`` false carries a permanent failure's code and sanitized reason."""
+
+    subscription_id: str
+    ok: bool
+    count: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass
 class CsvImportInput(Payload):
     report_id: str
     csv_blob: str

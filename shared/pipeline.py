@@ -13,14 +13,13 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from .advisor import FetchStats, fetch_recommendations, subscription_display_name
 from .blob_store import BlobStore
 from .errors import PermanentError, TransientError
-from .jobs import RenderResult, SummaryResult
+from .jobs import FetchOutcome, RenderResult, SummaryResult
 from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType
 from .rendering import (
     DEFAULT_ROWS_PER_PART,
@@ -39,8 +38,8 @@ from .table_store import TableStore
 
 log = logging.getLogger(__name__)
 
-# Recommendations are written while the next pages are fetched, in chunks of this many, so
-# memory stays flat however large a subscription is.
+# Recommendations are written in chunks of this many as the pages arrive, so memory stays flat
+# however large a subscription is.
 PERSIST_CHUNK = 1000
 
 T = TypeVar("T")
@@ -55,26 +54,6 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-@dataclass
-class FetchOutcome:
-    """What fetching one subscription produced: counts, never the recommendations."""
-
-    subscription_id: str
-    ok: bool
-    count: int = 0
-    pages: int = 0
-    seconds: float = 0.0
-    failure_code: str | None = None
-    failure_message: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FetchOutcome:
-        return cls(**data)
 
 
 def fetch_subscription(
