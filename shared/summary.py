@@ -196,6 +196,7 @@ class RecommendationGroup:
     rows: list[ResourceRow] = field(default_factory=list)
     savings: dict[str, SavingsTotal] = field(default_factory=dict)
     unknown_currency_count: int = 0
+    potential_benefits: str = ""
 
     @property
     def count(self) -> int:
@@ -534,6 +535,7 @@ class _Builder:
                 solution=rec.solution,
                 learn_more_link=rec.learn_more_link,
                 impact=rec.impact,
+                potential_benefits=rec.potential_benefits,
             )
         else:
             if impact_rank(rec.impact) < impact_rank(group.impact):
@@ -542,6 +544,8 @@ class _Builder:
                 group.solution = rec.solution
             if not group.learn_more_link and rec.learn_more_link:
                 group.learn_more_link = rec.learn_more_link
+            if not group.potential_benefits and rec.potential_benefits:
+                group.potential_benefits = rec.potential_benefits
         group.rows.append(row)
 
         if monthly is None or annual is None or (monthly == 0 and annual == 0):

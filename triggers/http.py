@@ -60,14 +60,8 @@ def handle_errors(
         try:
             return await fn(*args, **kwargs)
         except InvalidInputError as exc:
-            message = (
-                str(exc)
-                if exc.line is None
-                else f"line {exc.line}: {exc}"
-                if "line" not in str(exc)
-                else str(exc)
-            )
-            return error_response(400, "invalid_input", message, exc.field)
+            # messages with a position already name it ("Line 3, column ...")
+            return error_response(400, "invalid_input", str(exc), exc.field)
         except LimitExceededError as exc:
             return error_response(413, "too_large", str(exc))
         except TransientError as exc:

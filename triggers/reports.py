@@ -55,6 +55,15 @@ def _job(report: Report, *, csv_blob: str = "") -> ReportJob:
     )
 
 
+def _category_param(value: str) -> str:
+    try:
+        return parse_filters({"categories": [value]}).categories[0]
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            str(exc).replace("filters.categories", "category"), field="category"
+        ) from None
+
+
 async def _start(
     req: func.HttpRequest, client: df.DurableOrchestrationClient, report: Report, job: ReportJob
 ) -> func.HttpResponse:
@@ -108,7 +117,7 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
     customer = parse_customer(req.params.get("customer"))
     # Per-category exports have no Category column: the caller may say which category it is.
     category = req.params.get("category")
-    default_category = parse_filters({"categories": [category]}).categories[0] if category else None
+    default_category = _category_param(category) if category else None
     declared = req.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_CSV_BYTES:
         raise LimitExceededError(f"The CSV file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
@@ -181,7 +190,7 @@ async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
             "status": r["status"],
             "reportType": r["report_type"],
             "requestedAt": r.get("requested_at") or None,
-            "url": f"{base_url(req)}/api/reports/{r['report_id']}",
+            "url": f"{base_url(req)}/api/reports/{r['report_id']}{key_query(req)}",
         }
         for r in rows
     ]

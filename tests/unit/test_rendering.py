@@ -178,6 +178,13 @@ def test_html_escapes_text_from_the_api(detailed_html):
     assert "Contoso &lt;Ltd&gt;" in detailed_html
 
 
+def test_html_shows_potential_benefits_escaped():
+    rec = make_rec(1, next(iter(TYPES)), potential_benefits="Saves <b>money</b> & time")
+    html = render_html(context_for([rec], ReportType.DETAILED))
+    assert "Saves &lt;b&gt;money&lt;/b&gt; &amp; time" in html
+    assert "<b>money</b>" not in html
+
+
 def test_html_learn_more_links_only_for_https(detailed_html):
     assert '<a href="https://learn.microsoft.com/azure/advisor/"' in detailed_html
     assert 'href="javascript:' not in detailed_html
