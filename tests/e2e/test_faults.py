@@ -1,0 +1,215 @@
+"""Faults at Advisor: transient ones are retried (azure-core's own retries, then the durable
+retry policy) and the report completes in full; permanent ones fail the report at once (one
+subscription) or leave the subscription out and say why (several).
+
+Each test uses fresh subscriptions, so its faults never touch what other tests count."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from typing import Any
+
+import pytest
+
+from .support import (
+    ApiClient,
+    arm_requests_since,
+    count_stored_recommendations,
+    history_events,
+    last_seq,
+)
+
+pytestmark = pytest.mark.e2e
+
+AZURE_CORE_ATTEMPTS = 4  # one try and azure-core's 3 status retries
+
+
+def folded_variants(report: dict[str, Any]) -> int:
+    match = re.search(r"([\d,]+) repeated variants? (?:are|is) not counted", report["savings"]["note"] or "")
+    return int(match.group(1).replace(",", "")) if match else 0
+
+
+def test_transient_faults_are_retried_until_the_report_is_complete(
+    api: ApiClient, stack: Any, new_subscriptions: Any
+) -> None:
+    throttled, failing, garbled = new_subscriptions(3, 60)
+    ids = [s["subscriptionId"] for s in (throttled, failing, garbled)]
+    # More failures than azure-core retries: the activity fails once, the durable retry recovers.
+    stack.standin.inject_fault(subscription=ids[0], operation="list", status=429, retry_after=0, count=5)
+    stack.standin.inject_fault(subscription=ids[1], operation="list", status=500, count=5)
+    # A page that is not JSON (azure-core does not retry that): page 1 is already stored when
+    # page 2 fails, so the retried activity must overwrite, not duplicate.
+    stack.standin.inject_fault(subscription=ids[2], malformed=True, page=2, count=1)
+    seq = last_seq(stack)
+
+    started = api.start({"subscriptionIds": ids, "reportType": "detailed", "formats": ["html"]})
+    report = api.poll(started.headers["Location"])
+
+    assert report["status"] == "completed", report.get("failure")
+    assert report["scope"]["subscriptionsLeftOut"] == []
+    served = sum(len(s["recommendations"]) for s in (throttled, failing, garbled))
+    assert count_stored_recommendations(stack, report["reportId"]) == served == 180
+    assert report["counts"]["recommendations"] == served - folded_variants(report)
+    assert report["counts"]["recommendations"] > 0
+
+    seen = {sub: arm_requests_since(stack, seq, sub) for sub in ids}
+    lists = {sub: [r for r in reqs if r["operation"] == "list"] for sub, reqs in seen.items()}
+    assert [r["status"] for r in lists[ids[0]]].count(429) == 5
+    assert [r["status"] for r in lists[ids[1]]].count(500) == 5
+    for sub in ids[:2]:
+        # 5 failures, then the 2 pages of the successful attempt.
+        assert len(lists[sub]) == 5 + 2, [(r["status"], r["page"]) for r in lists[sub]]
+        assert [r["status"] for r in lists[sub][-2:]] == [200, 200]
+    garbled_pages = [(r["page"], r["fault"] is not None) for r in lists[ids[2]]]
+    assert garbled_pages == [(1, False), (2, True), (1, False), (2, False)], garbled_pages
+
+    history = api.history(started.json())
+    for sub in ids:
+        failed = [e for e in history_events(history, "fetch_subscription", "TaskFailed") if sub in str(e)]
+        completed = [
+            e
+            for e in history_events(history, "fetch_subscription", "TaskCompleted")
+            if e["Result"]["subscription_id"] == sub.lower()
+        ]
+        assert len(failed) == 1, sub  # the activity failed once ...
+        assert len(completed) == 1 and completed[0]["Result"]["ok"], sub  # ... and the retry succeeded
+
+
+def test_forbidden_only_subscription_fails_fast_without_retries(
+    api: ApiClient, stack: Any, new_subscriptions: Any
+) -> None:
+    sub = new_subscriptions(1, 20)[0]["subscriptionId"]
+    stack.standin.inject_fault(subscription=sub, status=403)  # always
+    seq = last_seq(stack)
+
+    began = time.monotonic()
+    started = api.start({"subscriptionIds": [sub], "reportType": "detailed"})
+    report = api.poll(started.headers["Location"], timeout=20)
+    elapsed = time.monotonic() - began
+
+    assert report["status"] == "failed"
+    assert report["failure"]["code"] == "authorization_failed"
+    message = report["failure"]["message"]
+    assert sub.lower() in message.lower()
+    assert "403" in message and "access" in message.lower()
+    for unwanted in ("Traceback", "Bearer ", "Authorization:", "access_token", 'File "'):
+        assert unwanted not in message, unwanted
+    assert "files" not in report
+    assert report["completedAt"]
+    assert elapsed < 10, elapsed
+
+    # azure-core does not retry a 403 and neither does the durable policy: one request in all.
+    reqs = arm_requests_since(stack, seq, sub)
+    assert [(r["operation"], r["status"]) for r in reqs] == [("list", 403)]
+    history = api.history(started.json())
+    assert history_events(history, "fetch_subscription", "TaskFailed") == []
+    assert len(history_events(history, "fetch_subscription", "TaskCompleted")) == 1
+    assert history["output"]["failureCode"] == "authorization_failed"
+
+    link = f"/api/reports/{report['reportId']}/files/html"
+    assert api.get(link).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "words"),
+    [
+        (404, "subscription_not_found", "not found"),
+        (401, "authentication_failed", "authentication"),
+    ],
+)
+def test_other_permanent_faults_fail_the_report_without_durable_retries(
+    api: ApiClient, stack: Any, new_subscriptions: Any, status: int, code: str, words: str
+) -> None:
+    sub = new_subscriptions(1, 10)[0]["subscriptionId"]
+    stack.standin.inject_fault(subscription=sub, status=status)  # always
+    seq = last_seq(stack)
+    started = api.start({"subscriptionIds": [sub], "reportType": "executive"})
+    report = api.poll(started.headers["Location"], timeout=20)
+
+    assert report["status"] == "failed"
+    assert report["failure"]["code"] == code
+    assert sub.lower() in report["failure"]["message"].lower()
+    assert words in report["failure"]["message"].lower()
+    lists = [r for r in arm_requests_since(stack, seq, sub) if r["operation"] == "list"]
+    assert 1 <= len(lists) <= 2 and {r["status"] for r in lists} == {status}  # no retry storm
+    history = api.history(started.json())
+    assert history_events(history, "fetch_subscription", "TaskFailed") == []
+
+
+def test_a_subscription_the_tenant_does_not_have_fails_the_report(api: ApiClient) -> None:
+    unknown = "5d0c9f1e-2b3a-4c5d-8e7f-6a5b4c3d2e1f"
+    report = api.run_report({"subscriptionIds": [unknown], "reportType": "detailed"}, timeout=20)
+    assert report["status"] == "failed"
+    assert report["failure"]["code"] == "subscription_not_found"
+    assert unknown in report["failure"]["message"]
+
+
+def test_unreadable_subscriptions_are_left_out_with_their_reason(
+    api: ApiClient, stack: Any, new_subscriptions: Any
+) -> None:
+    good, forbidden = new_subscriptions(2, 20)
+    good_id, forbidden_id = good["subscriptionId"], forbidden["subscriptionId"]
+    unknown_id = "3b1f0a9e-5c2d-4e7f-8a6b-9c0d1e2f3a4b"  # not in the tenant: ARM says 404
+    assert unknown_id not in {s.lower() for s in stack.standin.subscription_ids}
+    stack.standin.inject_fault(subscription=forbidden_id, status=403)
+
+    report = api.run_report(
+        {"subscriptionIds": [good_id, forbidden_id, unknown_id], "reportType": "detailed", "formats": ["pdf"]}
+    )
+
+    assert report["status"] == "completed", report.get("failure")
+    assert sorted(report["scope"]["subscriptionIds"]) == sorted(
+        s.lower() for s in (good_id, forbidden_id, unknown_id)
+    )
+    left_out = {e["subscriptionId"].lower(): e["reason"] for e in report["scope"]["subscriptionsLeftOut"]}
+    assert set(left_out) == {forbidden_id.lower(), unknown_id}
+    assert "403" in left_out[forbidden_id.lower()] and "access" in left_out[forbidden_id.lower()].lower()
+    assert "not found" in left_out[unknown_id].lower()
+    assert count_stored_recommendations(stack, report["reportId"]) == len(good["recommendations"])
+    assert report["counts"]["recommendations"] == len(good["recommendations"]) - folded_variants(report)
+    assert set(report["files"]) == {"pdf"}
+    _, pdf = api.download(report["files"]["pdf"])
+    assert pdf.content.startswith(b"%PDF")
+
+
+def test_a_fetch_that_outlasts_the_timeout_fails_the_report_for_good(
+    api: ApiClient, stack: Any, new_subscriptions: Any
+) -> None:
+    """FETCH_TIMEOUT_SECONDS rides in the orchestration input, read by the start trigger, which
+    devhost runs in this process: a 1 s timeout for one report, the suite's 30 s for the rest."""
+    from shared.settings import reset_settings
+
+    sub = new_subscriptions(1, 10)[0]["subscriptionId"]
+    stack.standin.inject_fault(subscription=sub, operation="list", delay=4, count=1)
+    seq = last_seq(stack)
+    saved = os.environ.get("FETCH_TIMEOUT_SECONDS")
+    os.environ["FETCH_TIMEOUT_SECONDS"] = "1"
+    reset_settings()
+    try:
+        started = api.start({"subscriptionIds": [sub], "reportType": "detailed"})
+    finally:
+        if saved is None:
+            os.environ.pop("FETCH_TIMEOUT_SECONDS", None)
+        else:
+            os.environ["FETCH_TIMEOUT_SECONDS"] = saved
+        reset_settings()
+    report = api.poll(started.headers["Location"], timeout=15)
+    assert json.loads(api.history(started.json())["input"])["fetch_timeout_s"] == 1
+
+    assert report["status"] == "failed"
+    assert report["failure"]["code"] == "fetch_timeout"
+    assert "1 s" in report["failure"]["message"]
+
+    # The slow fetch still finishes in its worker; the report must stay failed, without files.
+    deadline = time.monotonic() + 10
+    while not [r for r in arm_requests_since(stack, seq, sub) if r["operation"] == "subscription"]:
+        assert time.monotonic() < deadline, "the delayed fetch never finished"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    again = api.get(started.headers["Location"])
+    assert again.status_code == 200
+    assert again.json()["status"] == "failed" and "files" not in again.json()
+    assert api.get(f"/api/reports/{report['reportId']}/files/html").status_code == 404
