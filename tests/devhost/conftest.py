@@ -10,10 +10,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,35 +23,10 @@ import requests
 
 from devhost.azurite import Azurite
 from devhost.functions_host import FunctionsHost
+from tests.deadline import TestTimeout, within
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "toy-test-key"
-
-
-class TestTimeout(Exception):  # noqa: N818 - reads better in pytest.raises(TestTimeout)
-    """A test (or a block inside it) ran past its deadline."""
-
-    __test__ = False
-
-
-@contextlib.contextmanager
-def within(seconds: float) -> Iterator[None]:
-    """Raise ``TestTimeout`` in the main thread if the block runs longer than ``seconds``.
-    Nests: an inner deadline restores the outer one (minus the time spent) on exit."""
-
-    def expire(signum: int, frame: Any) -> None:
-        raise TestTimeout(f"did not finish within {seconds:g} s")
-
-    started = time.monotonic()
-    previous_handler = signal.signal(signal.SIGALRM, expire)
-    previous_left, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_handler)
-        if previous_left:
-            signal.setitimer(signal.ITIMER_REAL, max(previous_left - (time.monotonic() - started), 0.001))
 
 
 @pytest.fixture(autouse=True)

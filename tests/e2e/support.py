@@ -6,14 +6,12 @@ The fixtures that use them are in ``conftest.py``.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
 import re
-import signal
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from devhost.azure_standin import APP_IDENTITY_SECRET, DEFAULT_CLIENT_SECRET
+from tests.deadline import TestTimeout as E2ETimeout
+from tests.deadline import within  # noqa: F401 - the tests import it from here
 
 TEST_DEADLINE_SECONDS = 60
 STACK_START_DEADLINE_SECONDS = 90
@@ -46,32 +46,6 @@ API_TO_CATEGORY = {
     "Cost": "cost",
     "OperationalExcellence": "operational_excellence",
 }
-
-
-class E2ETimeout(Exception):  # noqa: N818 - reads better in a failure report
-    """A test, or a wait inside it, ran past its deadline."""
-
-
-@contextlib.contextmanager
-def within(seconds: float) -> Iterator[None]:
-    """Raise :class:`E2ETimeout` in the main thread when the block runs longer than ``seconds``.
-    Nests: an outer deadline that comes sooner still applies inside, and what is left of it is
-    restored on exit."""
-
-    def expire(signum: int, frame: Any) -> None:
-        raise E2ETimeout(f"did not finish within {seconds:g} s (or an enclosing deadline passed)")
-
-    started = time.monotonic()
-    previous_left, _ = signal.getitimer(signal.ITIMER_REAL)
-    previous_handler = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, min(seconds, previous_left) if previous_left else seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_handler)
-        if previous_left:
-            signal.setitimer(signal.ITIMER_REAL, max(previous_left - (time.monotonic() - started), 0.001))
 
 
 # -- secrets ------------------------------------------------------------------------------------

@@ -59,8 +59,7 @@ def test_filter_categories_use_api_names():
 def test_filter_categories_and_groups_in_dnf():
     flt, complete = build_filter(ReportFilters(categories=("security",), resource_groups=("rg1", "r'g")))
     assert (
-        flt
-        == "Category eq 'Security' and ResourceGroup eq 'rg1' or "
+        flt == "Category eq 'Security' and ResourceGroup eq 'rg1' or "
         "Category eq 'Security' and ResourceGroup eq 'r''g'"
     )
     assert complete
