@@ -74,7 +74,7 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
     try:
         status("fetching", subscriptionsTotal=len(job.subscription_ids) if job.source == "api" else 1)
         yield context.call_activity_with_retry(
-            "set_report_status", retry, StatusUpdate(rid, "processing", stage="fetching").to_dict()
+            "set_report_status", retry, StatusUpdate(rid, "processing").to_dict()
         )
 
         # -- fetch: one activity per subscription (or one CSV import), raced against a timeout
@@ -127,7 +127,7 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         # -- render: one activity per format, the PDF in parts
         status("generating", recommendations=summary.recommendation_count)
         yield context.call_activity_with_retry(
-            "set_report_status", retry, StatusUpdate(rid, "generating", stage="generating").to_dict()
+            "set_report_status", retry, StatusUpdate(rid, "generating").to_dict()
         )
         render_started = context.current_utc_datetime
         renders = []
@@ -166,7 +166,7 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         message = _failure_message(exc)
         status("failed", failureCode=code)
         yield context.call_activity_with_retry(
-            "set_report_status", retry, StatusUpdate(rid, "failed", code, message, stage="failed").to_dict()
+            "set_report_status", retry, StatusUpdate(rid, "failed", code, message).to_dict()
         )
         if not context.is_replaying:
             log.warning("Report %s failed: %s %s", rid, code, message)

@@ -124,7 +124,6 @@ class StatusUpdate(Payload):
     status: str
     failure_code: str = ""
     failure_message: str = ""
-    stage: str = ""
 
 
 @dataclass
