@@ -22,6 +22,7 @@ import requests
 from devhost.azure_standin import APP_IDENTITY_SECRET, DEFAULT_CLIENT_SECRET
 from tests.deadline import TestTimeout as E2ETimeout
 from tests.deadline import within  # noqa: F401 - the tests import it from here
+from tests.portal_csv import HEADER_2025, NOT_PER_CATEGORY  # noqa: F401 - the CSV tests import it from here
 
 TEST_DEADLINE_SECONDS = 60
 STACK_START_DEADLINE_SECONDS = 90
@@ -363,31 +364,7 @@ class TenantFigures:
 SUB_A = "0f8fad5b-d9cb-469f-a165-70867728950e"
 SUB_B = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
-HEADER_2025 = [
-    "Category",
-    "Business Impact",
-    "Recommendation",
-    "Subscription ID",
-    "Subscription Name",
-    "Resource Group",
-    "Resource Name",
-    "Type",
-    "Updated Date",
-    "Potential benefits",
-    "Potential Annual Cost Savings",
-    "Potential Cost Savings Currency",
-    "Potential carbon reductions",
-    "Cost implications (Preview)",
-    "Description of changes",
-    "Retirement date",
-    "Retiring feature",
-]
-PER_CATEGORY_DROPPED = {
-    "Category",
-    "Potential Annual Cost Savings",
-    "Potential Cost Savings Currency",
-    "Potential carbon reductions",
-}
+PER_CATEGORY_DROPPED = NOT_PER_CATEGORY
 
 
 def row(category: str, impact: str, text: str, sub: str, rg: str, name: str, **extra: str) -> dict[str, str]:

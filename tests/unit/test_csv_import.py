@@ -16,36 +16,11 @@ from shared.csv_import import (
     parse_csv,
 )
 from shared.errors import InvalidInputError, LimitExceededError
+from tests.portal_csv import HEADER_2025, HEADER_PER_CATEGORY
 
 SUB1 = "0f8fad5b-d9cb-469f-a165-70867728950e"
 SUB2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 
-HEADER_2025 = [
-    "Category",
-    "Business Impact",
-    "Recommendation",
-    "Subscription ID",
-    "Subscription Name",
-    "Resource Group",
-    "Resource Name",
-    "Type",
-    "Updated Date",
-    "Potential benefits",
-    "Potential Annual Cost Savings",
-    "Potential Cost Savings Currency",
-    "Potential carbon reductions",
-    "Cost implications (Preview)",
-    "Description of changes",
-    "Retirement date",
-    "Retiring feature",
-]
-_NOT_PER_CATEGORY = {
-    "Category",
-    "Potential Annual Cost Savings",
-    "Potential Cost Savings Currency",
-    "Potential carbon reductions",
-}
-HEADER_PER_CATEGORY = [h for h in HEADER_2025 if h not in _NOT_PER_CATEGORY]
 HEADER_LEGACY = [
     "Recommendation",
     "Subscription ID",
