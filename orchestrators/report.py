@@ -112,7 +112,7 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
                 f"{sub}: {o.failure_message}" for sub, o in list(failed.items())[:5]))  # fmt: skip
 
         # -- summarize
-        status("summarizing")
+        status("summarizing", subscriptionsDone=len(outcomes), subscriptionsLeftOut=len(failed))
         summary_started = context.current_utc_datetime
         summary = SummaryResult.from_dict((yield context.call_activity_with_retry(
             "summarize_report", retry, SummarizeInput(

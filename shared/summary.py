@@ -285,6 +285,15 @@ class ReportSummary:
 # --- helpers -------------------------------------------------------------------------------
 
 
+def display_resource_name(rec: Recommendation) -> str:
+    """Advisor names a subscription-level recommendation's resource by the subscription id;
+    the subscription's display name reads better where we know it."""
+    name = rec.resource_name
+    if rec.subscription_name and name.lower() == rec.subscription_id.lower():
+        return rec.subscription_name
+    return name
+
+
 def normalize_currency(value: str | None) -> str | None:
     """An ISO-ish currency code, upper-cased; None when absent (never silently USD)."""
     if value is None:
@@ -507,7 +516,7 @@ class _Builder:
         ext = rec.extended_properties
         row = ResourceRow(
             recommendation_id=rec.recommendation_id,
-            resource_name=rec.resource_name,
+            resource_name=display_resource_name(rec),
             resource_group=rec.resource_group,
             resource_type=rec.resource_type,
             subscription_id=rec.subscription_id,

@@ -130,6 +130,14 @@ def test_subscription_names_are_collected_from_the_recommendations():
     assert s.subscription_names == {SUB_A: "Production"}
 
 
+def test_subscription_level_rows_show_the_subscription_name_not_its_id():
+    named = rec(resource_name=SUB_A, resource_group="", subscription_name="Production")
+    unnamed = rec(subscription_id=SUB_B, resource_name=SUB_B, resource_group="")
+    rows = {r.subscription_id: r for g in summarize([named, unnamed]).groups for r in g.rows}
+    assert rows[SUB_A].resource_name == "Production"
+    assert rows[SUB_B].resource_name == SUB_B  # no name known: the id, never blank
+
+
 def test_filters_drop_recommendations_before_counting():
     recs = [rec(category="cost"), rec(category="security", impact="high"), rec(category="security")]
     s = summarize(recs, filters=ReportFilters(categories=("security",), impacts=("high",)))
