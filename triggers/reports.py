@@ -20,7 +20,7 @@ from shared import clients, report_service
 from shared.csv_import import parse_csv
 from shared.errors import InvalidInputError, LimitExceededError
 from shared.jobs import ReportJob
-from shared.models import Report, ReportFilters, ReportStatus, ReportType, is_guid
+from shared.models import Report, ReportFilters, ReportStatus, is_guid
 from shared.report_request import (
     parse_customer,
     parse_filters,
@@ -212,5 +212,3 @@ async def download_report_file(req: func.HttpRequest) -> func.HttpResponse:
         return error_response(404, "not_found", f"Report {report_id} has no {fmt} file (yet)", "format")
     return func.HttpResponse(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
 
-
-__all__ = ["bp", "ReportType"]
