@@ -211,4 +211,3 @@ async def download_report_file(req: func.HttpRequest) -> func.HttpResponse:
     if not url:
         return error_response(404, "not_found", f"Report {report_id} has no {fmt} file (yet)", "format")
     return func.HttpResponse(status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
-
