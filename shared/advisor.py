@@ -27,7 +27,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from .errors import PermanentError, TransientError, sanitize
+from .errors import PermanentError, TransientError
 from .models import (
     API_CATEGORY,
     Recommendation,
@@ -263,6 +263,5 @@ __all__ = [
     "fetch_recommendations",
     "subscription_display_name",
     "quote_odata",
-    "sanitize",
     "to_recommendation",
 ]
