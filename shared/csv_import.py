@@ -383,6 +383,18 @@ def _iterate(
         release()
 
 
+def _next_row(reader: Any, start: int) -> list[str] | None:
+    """The next row, None at the end; a row csv cannot parse is an error naming its line."""
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        raise InvalidInputError(
+            f"Line {start} of the CSV file cannot be parsed ({exc})", field="file", line=start
+        ) from None
+
+
 def _iterate_lines(
     raw_lines: Iterator[str], default_category: str | None, max_rows: int | None, stats: _Stats
 ) -> Iterator[Recommendation]:
@@ -407,14 +419,9 @@ def _iterate_lines(
     saw_content = False
     while header is None and reader.line_num < HEADER_SEARCH_LINES:
         start = offset + reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
+        row = _next_row(reader, start)
+        if row is None:
             break
-        except csv.Error as exc:
-            raise InvalidInputError(
-                f"Line {start} of the CSV file cannot be parsed ({exc})", field="file", line=start
-            ) from None
         if not any(cell.strip() for cell in row):
             continue
         saw_content = True
@@ -439,14 +446,9 @@ def _iterate_lines(
 
     while True:
         start = offset + reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
+        row = _next_row(reader, start)
+        if row is None:
             break
-        except csv.Error as exc:
-            raise InvalidInputError(
-                f"Line {start} of the CSV file cannot be parsed ({exc})", field="file", line=start
-            ) from None
         if len(row) != layout.width:
             if not any(cell.strip() for cell in row):
                 continue  # a blank line (or one with only delimiters)
