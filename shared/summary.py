@@ -549,12 +549,9 @@ class _Builder:
         else:
             if impact_rank(rec.impact) < impact_rank(group.impact):
                 group.impact = rec.impact
-            if not group.solution and rec.solution:
-                group.solution = rec.solution
-            if not group.learn_more_link and rec.learn_more_link:
-                group.learn_more_link = rec.learn_more_link
-            if not group.potential_benefits and rec.potential_benefits:
-                group.potential_benefits = rec.potential_benefits
+            for text in ("solution", "learn_more_link", "potential_benefits"):  # first one given wins
+                if not getattr(group, text):
+                    setattr(group, text, getattr(rec, text))
         group.rows.append(row)
 
         if monthly is None or annual is None or (monthly == 0 and annual == 0):

@@ -108,6 +108,19 @@ def _when(value: str | None) -> datetime | None:
         return None
 
 
+_INVALID = "\0invalid"  # a sentinel no JSON text can equal
+
+
+def _json_body(body: bytes) -> str | None:
+    """A request body as canonical JSON text, None when empty, ``_INVALID`` when not JSON."""
+    if not body.strip():
+        return None
+    try:
+        return json.dumps(json.loads(body))
+    except ValueError:
+        return _INVALID
+
+
 class DurableApi:
     def __init__(self, engine: Engine, *, task_hub: str, key: str, status_retry_after: int = 5) -> None:
         self.engine = engine
@@ -198,12 +211,9 @@ class DurableApi:
     def _start(
         self, name: str, instance_id: str | None, query: dict[str, str], body: bytes, origin: str
     ) -> Response:
-        input_json = None
-        if body.strip():
-            try:
-                input_json = json.dumps(json.loads(body))
-            except ValueError:
-                return Response.error(400, "Invalid JSON content")
+        input_json = _json_body(body)
+        if input_json is _INVALID:
+            return Response.error(400, "Invalid JSON content")
         inst = self.engine.start_new(name, instance_id, input_json)
         timeout = query.get("timeout")
         if timeout and query.get("pollingInterval"):
@@ -300,12 +310,9 @@ class DurableApi:
                 return Response(410)
             if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
                 return Response.error(400, "Only application/json request content is supported")
-            input_json = None
-            if body.strip():
-                try:
-                    input_json = json.dumps(json.loads(body))
-                except ValueError:
-                    return Response.error(400, "Invalid JSON content")
+            input_json = _json_body(body)
+            if input_json is _INVALID:
+                return Response.error(400, "Invalid JSON content")
             self.engine.raise_event(instance_id, rest[0], input_json)
             return Response(202)
         if rest:

@@ -247,11 +247,7 @@ class Engine:
 
     def raise_event(self, instance_id: str, name: str, input_json: str | None) -> None:
         with self._cond:
-            inst = self.instances.get(instance_id)
-            if inst is None:
-                raise InstanceError(404, f"No instance with ID {instance_id} found.")
-            if inst.status in TERMINAL:
-                raise InstanceError(410, f"Instance with ID {instance_id} is gone: {inst.status}.")
+            inst = self._live_instance(instance_id)
         self._check_cap(input_json, f"the data of event '{name}'")
         key = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
         event = h.event_raised(h.utcnow(), name, input_json, key)
@@ -260,14 +256,18 @@ class Engine:
             if inst.status not in TERMINAL:
                 self._enqueue(inst, event, key=key)
 
+    def _live_instance(self, instance_id: str) -> Any:
+        """The instance, if it exists and has not finished (404 / 410 otherwise). Hold _cond."""
+        inst = self.instances.get(instance_id)
+        if inst is None:
+            raise InstanceError(404, f"No instance with ID {instance_id} found.")
+        if inst.status in TERMINAL:
+            raise InstanceError(410, f"Instance with ID {instance_id} is {inst.status}.")
+        return inst
+
     def _control(self, instance_id: str, event: h.Event) -> None:
         with self._cond:
-            inst = self.instances.get(instance_id)
-            if inst is None:
-                raise InstanceError(404, f"No instance with ID '{instance_id}' found.")
-            if inst.status in TERMINAL:
-                raise InstanceError(410, f"Instance with ID {instance_id} is {inst.status}.")
-            self._enqueue(inst, event, immediate=True)
+            self._enqueue(self._live_instance(instance_id), event, immediate=True)
 
     def terminate(self, instance_id: str, reason: str | None) -> None:
         self._control(instance_id, h.execution_terminated(h.utcnow(), reason))
