@@ -427,12 +427,7 @@ class FunctionsHost:
                     f"'{info.name}' has a {info.trigger_type}; the devhost invokes only "
                     "timer-triggered functions through the admin API",
                 )
-            threading.Thread(
-                target=self._run_timer,
-                args=(info, False, None),
-                daemon=True,
-                name=f"devhost-timer-{info.name}",
-            ).start()
+            self._fire_timer(info, False, None)
             return Response(202)
         return Response(404)
 
@@ -449,7 +444,7 @@ class FunctionsHost:
                 log.error("The '%s' function is in error: %s", info.name, exc)
                 continue
             if info.run_on_startup:
-                threading.Thread(target=self._run_timer, args=(info, False, None), daemon=True).start()
+                self._fire_timer(info, False, None)
             if self.enable_timer_schedules:
                 self._arm_next(info, schedule, h.utcnow())
 
@@ -462,15 +457,19 @@ class FunctionsHost:
         def fire() -> None:
             self._arm_next(info, schedule, moment)
             past_due = (h.utcnow() - moment).total_seconds() > 5
-            threading.Thread(
-                target=self._run_timer,
-                args=(info, past_due, moment),
-                daemon=True,
-                name=f"devhost-timer-{info.name}",
-            ).start()
+            self._fire_timer(info, past_due, moment)
 
         self._timer_handles[info.name] = self._scheduler.call_at(moment.timestamp(), fire)
         log.debug("timer %s next fires at %s", info.name, h.iso(moment))
+
+    def _fire_timer(self, info: FunctionInfo, past_due: bool, scheduled: datetime | None) -> None:
+        """Run a timer-triggered function in its own thread (the scheduler must not wait)."""
+        threading.Thread(
+            target=self._run_timer,
+            args=(info, past_due, scheduled),
+            daemon=True,
+            name=f"devhost-timer-{info.name}",
+        ).start()
 
     def _run_timer(self, info: FunctionInfo, past_due: bool, scheduled: datetime | None) -> None:
         with self._timer_lock:
