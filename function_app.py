@@ -6,9 +6,10 @@ import azure.functions as func
 
 from activities.report_steps import bp as report_steps
 from orchestrators.report import bp as report_orchestration
+from orchestrators.steps import bp as report_step_orchestrations
 from triggers.health import bp as health
 from triggers.reports import bp as reports_api
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (reports_api, health, report_orchestration, report_steps):
+for blueprint in (reports_api, health, report_orchestration, report_step_orchestrations, report_steps):
     app.register_functions(blueprint)

@@ -3,35 +3,55 @@
 
 Transient faults are raised (the durable retry policy retries them); permanent ones come back
 as typed outcomes (``ok: false`` with a code and a sanitized message). Every step is
-idempotent, so a retry or a replay after a host crash leaves the same state.
+idempotent, so a retry or a replay after a host crash leaves the same state. Every step reads
+what the report is (type, filters, customer) from the report entity by id.
+
+Signatures are annotated with plain ``dict``: the Python worker's indexing refuses PEP 585
+generics such as ``dict[str, Any]`` on a bound parameter or return ("invalid non-type
+annotation"), and one refused function fails the whole app.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import azure.durable_functions as df
 
 from shared import clients, pipeline, report_service
 from shared.jobs import (
     AssembleInput,
+    BeginInput,
     CsvImportInput,
     FetchInput,
+    FetchOutcome,
     FinalizeInput,
+    OutcomeRecord,
     RenderInput,
+    RetrySpec,
     StatusUpdate,
     SummarizeInput,
 )
-from shared.models import ReportFilters, ReportStatus
+from shared.models import ReportStatus
 from shared.settings import get_settings
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
 
 
+@bp.activity_trigger(input_name="payload", activity="begin_report")
+def begin_report(payload: dict) -> dict:
+    job = BeginInput.from_dict(payload)
+    s = get_settings()
+    retry = RetrySpec(s.retry_attempts, max(1, s.retry_interval_ms))
+    result = pipeline.begin_report(
+        job.report_id, job.instance_id, store=clients.table_store(), retry=retry,
+        fetch_timeout_s=s.fetch_timeout_seconds,
+    )  # fmt: skip
+    return result.to_dict()
+
+
 @bp.activity_trigger(input_name="payload", activity="set_report_status")
-def set_report_status(payload: dict[str, Any]) -> dict[str, Any]:
+def set_report_status(payload: dict) -> dict:
     update = StatusUpdate.from_dict(payload)
     report = report_service.set_status(
         clients.table_store(), update.report_id, ReportStatus(update.status),
@@ -41,32 +61,45 @@ def set_report_status(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="fetch_subscription")
-def fetch_subscription(payload: dict[str, Any]) -> dict[str, Any]:
+def fetch_subscription(payload: dict) -> dict:
     job = FetchInput.from_dict(payload)
     store = clients.table_store()
+    report = store.get_report(job.report_id)
+    if report is None or job.subscription_id not in report.subscription_ids:
+        outcome = FetchOutcome(
+            job.subscription_id, ok=False, failure_code="not_in_report",
+            failure_message="The subscription is not part of this report",
+        )  # fmt: skip
+        return outcome.to_dict()
     outcome = pipeline.fetch_subscription(
-        job.report_id, job.subscription_id, ReportFilters.from_dict(job.filters),
+        job.report_id, job.subscription_id, pipeline.report_filters(report),
         store=store, client_for=clients.advisor_clients(), page_size=get_settings().advisor_page_size,
     )  # fmt: skip
-    store.record_subscription_outcome(job.report_id, job.subscription_id, outcome.to_dict())
+    pipeline.record_fetch_outcome(job.report_id, outcome, store=store)
     return outcome.to_dict()
+
+
+@bp.activity_trigger(input_name="payload", activity="record_fetch_outcome")
+def record_fetch_outcome(payload: dict) -> dict:
+    record = OutcomeRecord.from_dict(payload)
+    outcome = FetchOutcome.from_dict(record.outcome)
+    pipeline.record_fetch_outcome(record.report_id, outcome, store=clients.table_store())
+    return {"reportId": record.report_id, "subscriptionId": outcome.subscription_id}
 
 
 @bp.activity_trigger(input_name="payload", activity="import_csv")
-def import_csv(payload: dict[str, Any]) -> dict[str, Any]:
+def import_csv(payload: dict) -> dict:
     job = CsvImportInput.from_dict(payload)
-    outcome = pipeline.import_csv_report(
-        job.report_id, job.csv_blob, ReportFilters.from_dict(job.filters),
-        store=clients.table_store(), uploads=clients.uploads(), default_category=job.default_category or None,
-    )  # fmt: skip
-    return outcome.to_dict()
+    return pipeline.import_csv_report(
+        job.report_id, store=clients.table_store(), uploads=clients.uploads()
+    ).to_dict()
 
 
 @bp.activity_trigger(input_name="payload", activity="summarize_report")
-def summarize_report(payload: dict[str, Any]) -> dict[str, Any]:
+def summarize_report(payload: dict) -> dict:
     job = SummarizeInput.from_dict(payload)
     result = pipeline.summarize_report(
-        job.report_id, store=clients.table_store(), files=clients.report_files(), skipped=job.skipped,
+        job.report_id, store=clients.table_store(), files=clients.report_files(),
         api_pages=job.api_pages, fetch_seconds=job.fetch_seconds,
         rows_per_part=get_settings().pdf_rows_per_part,
     )  # fmt: skip
@@ -74,7 +107,7 @@ def summarize_report(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="render_html")
-def render_html(payload: dict[str, Any]) -> dict[str, Any]:
+def render_html(payload: dict) -> dict:
     job = RenderInput.from_dict(payload)
     return pipeline.render_html_file(
         job.report_id, store=clients.table_store(), files=clients.report_files()
@@ -82,7 +115,7 @@ def render_html(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="render_pdf_part")
-def render_pdf_part(payload: dict[str, Any]) -> dict[str, Any]:
+def render_pdf_part(payload: dict) -> dict:
     job = RenderInput.from_dict(payload)
     return pipeline.render_pdf_part_file(
         job.report_id, job.part, store=clients.table_store(), files=clients.report_files(),
@@ -91,7 +124,7 @@ def render_pdf_part(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="assemble_pdf")
-def assemble_pdf(payload: dict[str, Any]) -> dict[str, Any]:
+def assemble_pdf(payload: dict) -> dict:
     job = AssembleInput.from_dict(payload)
     return pipeline.assemble_pdf_file(
         job.report_id, job.part_blobs, store=clients.table_store(), files=clients.report_files()
@@ -99,7 +132,7 @@ def assemble_pdf(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="finalize_report")
-def finalize_report(payload: dict[str, Any]) -> dict[str, Any]:
+def finalize_report(payload: dict) -> dict:
     job = FinalizeInput.from_dict(payload)
     resource = pipeline.finalize_report(
         job.report_id, job.files, job.durations, store=clients.table_store(), files=clients.report_files()

@@ -1,11 +1,20 @@
-"""The report orchestrator: fetch (fan-out per subscription, or one CSV import), summarize,
-render (fan-out per format and PDF part), assemble, finalize.
+"""The report orchestrator: begin, fetch (a sub-orchestration per subscription, or one CSV
+import), summarize, render (a sub-orchestration per file or PDF part), assemble, finalize.
+
+Its input is the report id alone. ``begin_report`` reads the report for that id, checks that
+this orchestration owns it and that it is unfinished, and hands back what to fetch and render
+and the retry and timeout settings: a start with made-up input acts on nothing.
+
+Correct under the Durable extension's replay rules (see ``orchestrators/steps.py``): every call
+that races the fetch timeout or fans in is a sub-orchestration that owns its retries and always
+completes with a typed outcome, so this history never holds retry timers while a timer is
+cancelled, and no fan-in ever sees a failed child. The calls awaited alone (begin, summarize,
+assemble, finalize, status) retry here directly.
 
 Deterministic: no I/O, no clock but ``context.current_utc_datetime``, logging only when not
-replaying. Every activity call that can fail transiently goes through RetryOptions; activities
-report permanent failures as typed outcomes, which fail the report at once (one subscription)
-or leave that subscription out and say so (several). Whatever goes wrong, the report ends as
-``completed`` with its files or as ``failed`` with a reason: never half-done shown as done.
+replaying. Whatever goes wrong, the report ends as ``completed`` with its files or as
+``failed`` with a reason. A subscription that cannot be read (permanently, or still failing
+after its retries) is left out and named; the report fails only when nothing could be read.
 """
 
 from __future__ import annotations
@@ -16,25 +25,34 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared.errors import sanitize
+from shared.errors import failure_reason, sanitize
 from shared.jobs import (
     AssembleInput,
+    BeginInput,
+    BeginResult,
     CsvImportInput,
-    FetchInput,
     FetchOutcome,
     FinalizeInput,
     RenderInput,
     RenderResult,
     ReportJob,
+    ReportStart,
+    RetrySpec,
     StatusUpdate,
+    StepOutcome,
     SummarizeInput,
     SummaryResult,
 )
+
+from .steps import fetch_subscription, retry_options, run_step
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
 
 ORCHESTRATOR = "report_orchestrator"
+
+# Before the report's own settings are known (begin_report reads them): a short policy.
+BEGIN_RETRY = RetrySpec(attempts=3, interval_ms=5_000)
 
 
 class ReportFailed(Exception):
@@ -43,28 +61,41 @@ class ReportFailed(Exception):
         self.code = code
 
 
-def _failure_message(exc: BaseException) -> str:
-    """The reason without the activity's traceback details, which the SDK appends."""
-    text = str(exc).split(" \n ", 1)[0].split("\n", 1)[0].strip()
-    return sanitize(text) or "The report could not be produced"
-
-
 def _seconds(context: df.DurableOrchestrationContext, since: Any) -> float:
     return round((context.current_utc_datetime - since).total_seconds(), 3)
+
+
+def fetch_failure(outcomes: list[FetchOutcome]) -> ReportFailed | None:
+    """The report's failure when no subscription (or the CSV) could be read, else None."""
+    if any(o.ok for o in outcomes):
+        return None
+    first = outcomes[0]
+    code = first.failure_code or "fetch_failed"
+    if len(outcomes) == 1:
+        return ReportFailed(code, first.failure_message or "Fetching recommendations failed")
+    reasons = "; ".join(f"{o.subscription_id}: {o.failure_message}" for o in outcomes[:5])
+    more = f" (and {len(outcomes) - 5} more)" if len(outcomes) > 5 else ""
+    return ReportFailed(code, sanitize(f"No subscription could be read: {reasons}{more}"))
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=ORCHESTRATOR)
 def report_orchestrator(context: df.DurableOrchestrationContext):
     try:
-        job = ReportJob.from_dict(context.get_input())
+        rid = ReportStart.from_dict(context.get_input()).report_id
     except Exception as exc:  # a bad input can never succeed: end, don't retry
-        return {"status": "failed", "failureCode": "invalid_input", "failureMessage": sanitize(str(exc))}
+        return {"status": "ignored", "reason": failure_reason(exc)}
 
-    retry = df.RetryOptions(
-        first_retry_interval_in_milliseconds=max(1, job.retry_interval_ms),
-        max_number_of_attempts=job.retry_attempts,
-    )
-    rid = job.report_id
+    begun = BeginResult.from_dict((yield context.call_activity_with_retry(
+        "begin_report", retry_options(BEGIN_RETRY), BeginInput(rid, context.instance_id).to_dict()
+    )))  # fmt: skip
+    if not begun.ok:
+        if not context.is_replaying:
+            log.warning(
+                "Orchestration %s did not act on report %s: %s", context.instance_id, rid, begun.reason
+            )
+        return {"reportId": rid, "status": "ignored", "reason": begun.reason}
+    job = ReportJob.from_dict(begun.job)
+    retry = retry_options(job.retry)
     started = context.current_utc_datetime
     durations: dict[str, float] = {}
 
@@ -72,25 +103,17 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         context.set_custom_status({"stage": stage, **extra})
 
     try:
+        # -- fetch: a sub-orchestration per subscription (or the CSV import), raced against a timeout
         status("fetching", subscriptionsTotal=len(job.subscription_ids) if job.source == "api" else 1)
-        yield context.call_activity_with_retry(
-            "set_report_status", retry, StatusUpdate(rid, "processing").to_dict()
-        )
-
-        # -- fetch: one activity per subscription (or one CSV import), raced against a timeout
         if job.source == "csv":
-            csv_input = CsvImportInput(rid, job.csv_blob, job.filters, job.csv_default_category)
-            tasks = [context.call_activity_with_retry("import_csv", retry, csv_input.to_dict())]
-        else:
-            tasks = [
-                context.call_activity_with_retry(
-                    "fetch_subscription", retry, FetchInput(rid, sub, job.filters).to_dict()
-                )
-                for sub in job.subscription_ids
+            fetches = [
+                run_step(context, "import_csv", CsvImportInput(rid).to_dict(), job.retry, f"{rid}:csv")
             ]
-        fetched_all = context.task_all(tasks)
+        else:
+            fetches = [fetch_subscription(context, rid, sub, job.retry) for sub in job.subscription_ids]
+        fetched = context.task_all(fetches)
         deadline = context.create_timer(context.current_utc_datetime + timedelta(seconds=job.fetch_timeout_s))
-        winner = yield context.task_any([fetched_all, deadline])
+        winner = yield context.task_any([fetched, deadline])
         if winner is deadline:
             raise ReportFailed(
                 "fetch_timeout",
@@ -98,51 +121,50 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
                 "the report was stopped",
             )
         deadline.cancel()
-        # raises if an activity's retries ran out
-        outcomes = [FetchOutcome.from_dict(o) for o in (yield fetched_all)]
+        outcomes = [_fetch_outcome(raw) for raw in fetched.result]
         durations["fetch"] = _seconds(context, started)
+        failure = fetch_failure(outcomes)
+        if failure:
+            raise failure
 
-        failed = {o.subscription_id: o for o in outcomes if not o.ok}
-        if len(failed) == len(outcomes):
-            first = outcomes[0]
-            code = first.failure_code or "fetch_failed"
-            if len(outcomes) == 1:
-                raise ReportFailed(code, first.failure_message or "Fetching recommendations failed")
-            raise ReportFailed(code, "No subscription could be read: " + "; ".join(
-                f"{sub}: {o.failure_message}" for sub, o in list(failed.items())[:5]))  # fmt: skip
-
-        # -- summarize
-        status("summarizing", subscriptionsDone=len(outcomes), subscriptionsLeftOut=len(failed))
+        # -- summarize (also moves the report to "generating")
+        left_out = sum(not o.ok for o in outcomes)
+        status("summarizing", subscriptionsDone=len(outcomes), subscriptionsLeftOut=left_out)
         summary_started = context.current_utc_datetime
         summary = SummaryResult.from_dict((yield context.call_activity_with_retry(
             "summarize_report", retry, SummarizeInput(
-                rid,
-                skipped={sub: o.failure_message or "" for sub, o in failed.items()},
-                api_pages=sum(o.pages for o in outcomes),
-                fetch_seconds=durations["fetch"],
+                rid, api_pages=sum(o.pages for o in outcomes), fetch_seconds=durations["fetch"],
             ).to_dict(),
         )))  # fmt: skip
         durations["summarize"] = _seconds(context, summary_started)
 
-        # -- render: one activity per format, the PDF in parts
+        # -- render: a step per format, the PDF in parts
         status("generating", recommendations=summary.recommendation_count)
-        yield context.call_activity_with_retry(
-            "set_report_status", retry, StatusUpdate(rid, "generating").to_dict()
-        )
         render_started = context.current_utc_datetime
         renders = []
         if "html" in job.formats:
             renders.append(
-                context.call_activity_with_retry("render_html", retry, RenderInput(rid, "html").to_dict())
+                run_step(context, "render_html", RenderInput(rid, "html").to_dict(), job.retry, f"{rid}:html")
             )
         if "pdf" in job.formats:
             renders += [
-                context.call_activity_with_retry(
-                    "render_pdf_part", retry, RenderInput(rid, "pdf", part).to_dict()
-                )
+                run_step(
+                    context,
+                    "render_pdf_part",
+                    RenderInput(rid, "pdf", part).to_dict(),
+                    job.retry,
+                    f"{rid}:pdf:{part:04d}",
+                )  # fmt: skip
                 for part in range(summary.pdf_parts)
             ]
-        results = [RenderResult.from_dict(r) for r in (yield context.task_all(renders))]
+        rendered = [StepOutcome.from_dict(o) for o in (yield context.task_all(renders))]
+        broken = [o for o in rendered if not o.ok]
+        if broken:
+            raise ReportFailed(
+                "render_failed",
+                f"{len(broken)} of {len(rendered)} report files could not be rendered: {broken[0].error}",
+            )
+        results = [RenderResult.from_dict(o.result) for o in rendered]
         files = {r.fmt: r.blob for r in results if r.fmt == "html"}
         if "pdf" in job.formats:
             parts = sorted((r for r in results if r.fmt == "pdf"), key=lambda r: r.part)
@@ -157,13 +179,13 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         report = yield context.call_activity_with_retry(
             "finalize_report", retry, FinalizeInput(rid, files, durations).to_dict()
         )
-        status("completed")
+        status("completed", subscriptionsLeftOut=left_out)
         if not context.is_replaying:
             log.info("Report %s completed in %.1f s", rid, durations["total"])
         return report
     except Exception as exc:
         code = exc.code if isinstance(exc, ReportFailed) else "activity_failed"
-        message = _failure_message(exc)
+        message = sanitize(str(exc)) if isinstance(exc, ReportFailed) else failure_reason(exc)
         status("failed", failureCode=code)
         yield context.call_activity_with_retry(
             "set_report_status", retry, StatusUpdate(rid, "failed", code, message).to_dict()
@@ -171,3 +193,13 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         if not context.is_replaying:
             log.warning("Report %s failed: %s %s", rid, code, message)
         return {"reportId": rid, "status": "failed", "failureCode": code, "failureMessage": message}
+
+
+def _fetch_outcome(raw: Any) -> FetchOutcome:
+    """A fetch result: a ``FetchOutcome`` from a subscription, a ``StepOutcome`` from the CSV."""
+    if isinstance(raw, dict) and "subscription_id" in raw:
+        return FetchOutcome.from_dict(raw)
+    step = StepOutcome.from_dict(raw)
+    if step.ok:
+        return FetchOutcome.from_dict(step.result)
+    return FetchOutcome("csv", ok=False, failure_code="import_failed", failure_message=step.error)

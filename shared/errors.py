@@ -71,3 +71,21 @@ def sanitize(message: str, limit: int = 500) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "\u2026"
     return text
+
+
+_ACTIVITY_PREFIX = re.compile(r"^(?:Activity|Orchestrator) function '[^']*' failed: ")
+_EXCEPTION_TYPE = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*: ")
+
+
+def failure_reason(exc: BaseException | str) -> str:
+    """The human part of a failure that reached an orchestrator.
+
+    The Durable extension reports a failed activity as "Activity function 'name' failed: Type:
+    message" with the serialized exception in the details, and the Python SDK raises
+    ``Exception("<reason> \\n <details>")``. A report shows only the message: no function
+    name, exception type, traceback or file path."""
+    text = str(exc).split(" \n ", 1)[0].split("\n", 1)[0].strip()
+    stripped = _ACTIVITY_PREFIX.sub("", text)
+    if stripped != text:
+        stripped = _EXCEPTION_TYPE.sub("", stripped)
+    return sanitize(stripped.strip()) or "The step failed without a reason"

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, TypeVar
 
 from .errors import InvalidInputError
-from .models import ReportFilters, ReportType, is_guid
+from .models import is_guid
 from .report_request import FORMATS, MAX_SUBSCRIPTIONS
 
 J = TypeVar("J", bound="Payload")
@@ -48,27 +48,60 @@ def _required(f: Any) -> bool:
 
 
 @dataclass
-class ReportJob(Payload):
-    """The orchestration input. Retry and timeout settings ride along so the orchestrator
-    stays free of I/O (it never reads the environment)."""
+class RetrySpec(Payload):
+    """The durable retry policy for activity calls: attempts in all and the fixed interval
+    between them (the host applies no backoff for the Python SDK's RetryOptions)."""
+
+    attempts: int = 3
+    interval_ms: int = 60_000
+
+    def validate(self) -> None:
+        if self.attempts < 1 or self.interval_ms < 1:
+            raise InvalidInputError("retry attempts and interval must be positive", field="retry")
+
+
+@dataclass
+class ReportStart(Payload):
+    """The orchestration input: the report's id and nothing else. Whoever starts an
+    orchestration (our trigger, or anyone holding the extension's system key), the orchestrator
+    acts only on what ``begin_report`` reads for that id from the reports table."""
 
     report_id: str
-    report_type: str
+
+    def validate(self) -> None:
+        if not is_guid(self.report_id):
+            raise InvalidInputError("report_id must be a report's GUID", field="report_id")
+
+
+@dataclass
+class BeginInput(Payload):
+    report_id: str
+    instance_id: str
+
+
+@dataclass
+class ReportJob(Payload):
+    """Control data for one report run, read from the report entity by ``begin_report``: what
+    to fetch, what to render, and the retry and timeout settings (so the orchestrator never
+    reads the environment). What the report *is* (type, filters, customer) stays on the entity,
+    which the activities read by id."""
+
+    report_id: str
     formats: list[str]
     subscription_ids: list[str] = field(default_factory=list)
-    filters: dict[str, list[str]] = field(default_factory=dict)
     source: str = "api"  # "api" or "csv"
-    csv_blob: str = ""
-    csv_default_category: str = ""  # for per-category exports, which have no Category column
-    customer: str = ""
-    retry_attempts: int = 3
-    retry_interval_ms: int = 60_000
+    retry: RetrySpec = field(default_factory=RetrySpec)
     fetch_timeout_s: int = 600
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ReportJob:
+        if isinstance(data, dict) and isinstance(data.get("retry"), dict):
+            data = {**data, "retry": RetrySpec.from_dict(data["retry"])}
+        return super().from_dict(data)
 
     def validate(self) -> None:
         if not self.report_id:
             raise InvalidInputError("report_id is required", field="report_id")
-        ReportType(self.report_type)  # raises ValueError on an unknown type
         if not self.formats or any(f not in FORMATS for f in self.formats):
             raise InvalidInputError("formats must be a non-empty subset of html, pdf", field="formats")
         if self.source == "api":
@@ -76,24 +109,53 @@ class ReportJob(Payload):
                 map(is_guid, self.subscription_ids)
             ):
                 raise InvalidInputError("subscription_ids must hold 1 to 500 GUIDs", field="subscription_ids")
-        elif self.source == "csv":
-            if not self.csv_blob:
-                raise InvalidInputError("csv_blob is required for a CSV report", field="csv_blob")
-        else:
+        elif self.source != "csv":
             raise InvalidInputError(f"unknown source {self.source!r}", field="source")
-        if self.retry_attempts < 1 or self.retry_interval_ms < 0 or self.fetch_timeout_s < 1:
-            raise InvalidInputError("retry and timeout settings must be positive", field="retry_attempts")
+        if not isinstance(self.retry, RetrySpec):
+            raise InvalidInputError("retry must be a retry policy", field="retry")
+        if self.fetch_timeout_s < 1:
+            raise InvalidInputError("fetch_timeout_s must be positive", field="fetch_timeout_s")
 
-    @property
-    def report_filters(self) -> ReportFilters:
-        return ReportFilters.from_dict(self.filters).for_report_type(ReportType(self.report_type))
+
+@dataclass
+class BeginResult(Payload):
+    """``ok`` with the job, or why this orchestration must not act on the report (unknown id,
+    another instance's report, already finished)."""
+
+    ok: bool
+    job: dict[str, Any] | None = None
+    reason: str = ""
 
 
 @dataclass
 class FetchInput(Payload):
     report_id: str
     subscription_id: str
-    filters: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class FetchStep(Payload):
+    """Input of the per-subscription sub-orchestration, which owns the fetch's retries."""
+
+    report_id: str
+    subscription_id: str
+    retry: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class StepInput(Payload):
+    """Input of the generic step sub-orchestration: one activity, retried, always an outcome."""
+
+    activity: str
+    input: dict[str, Any]
+    retry: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class StepOutcome(Payload):
+    ok: bool
+    result: Any = None
+    error: str = ""
 
 
 @dataclass
@@ -113,9 +175,15 @@ class FetchOutcome(Payload):
 @dataclass
 class CsvImportInput(Payload):
     report_id: str
-    csv_blob: str
-    filters: dict[str, list[str]] = field(default_factory=dict)
-    default_category: str = ""
+
+
+@dataclass
+class OutcomeRecord(Payload):
+    """A fetch outcome the sub-orchestration records itself: the fetch's retries ran out, so
+    the activity never got to write its row."""
+
+    report_id: str
+    outcome: dict[str, Any]
 
 
 @dataclass
@@ -128,8 +196,10 @@ class StatusUpdate(Payload):
 
 @dataclass
 class SummarizeInput(Payload):
+    """Who was left out is not passed here: ``summarize_report`` reads it from the
+    per-subscription outcome rows, so this input stays small however many failed."""
+
     report_id: str
-    skipped: dict[str, str] = field(default_factory=dict)  # subscription id -> reason
     api_pages: int = 0
     fetch_seconds: float = 0.0
 

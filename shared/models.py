@@ -272,6 +272,7 @@ class Report:
     status: ReportStatus = ReportStatus.PENDING
     customer: str = ""
     source: str = "api"  # "api" or "csv"
+    csv_category: str = ""  # a per-category CSV export's category (it has no Category column)
     requested_at: datetime | None = None
     fetched_at: datetime | None = None
     completed_at: datetime | None = None

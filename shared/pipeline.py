@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from .advisor import FetchStats, fetch_recommendations, subscription_display_name
 from .blob_store import BlobStore
 from .errors import PermanentError, TransientError
-from .jobs import FetchOutcome, RenderResult, SummaryResult
+from .jobs import BeginResult, FetchOutcome, RenderResult, ReportJob, RetrySpec, SummaryResult
 from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType
 from .rendering import (
     DEFAULT_ROWS_PER_PART,
@@ -31,7 +31,7 @@ from .rendering import (
     write_merged_pdf,
 )
 from .rendering.context import default_title
-from .report_service import FILE_NAMES, report_resource
+from .report_service import FILE_NAMES, csv_blob_name, report_resource
 from .summary import summarize
 from .summary_store import dump_summary, load_summary
 from .table_store import TableStore
@@ -99,15 +99,7 @@ def persist_recommendations(report_id: str, recs: Iterable[Recommendation], stor
     return sum(store.save_recommendations(report_id, chunk) for chunk in chunked(recs, PERSIST_CHUNK))
 
 
-def import_csv_report(
-    report_id: str,
-    csv_blob: str,
-    filters: ReportFilters,
-    *,
-    store: TableStore,
-    uploads: Any,
-    default_category: str | None = None,
-) -> FetchOutcome:
+def import_csv_report(report_id: str, *, store: TableStore, uploads: Any) -> FetchOutcome:
     """Parse the uploaded CSV (already validated by the trigger) and persist its rows.
 
     The outcome has the same shape as a subscription fetch (``subscription_id`` "csv"), so the
@@ -116,13 +108,72 @@ def import_csv_report(
     from .errors import InvalidInputError
 
     started = time.perf_counter()
-    data = uploads.download(csv_blob)
+    report = _report_or_fail(store, report_id)
+    data = uploads.download(csv_blob_name(report_id))
+    filters = report_filters(report)
     try:
-        rows = iter_csv_recommendations(data, default_category=default_category)
+        rows = iter_csv_recommendations(data, default_category=report.csv_category or None)
         count = persist_recommendations(report_id, (r for r in rows if filters.matches(r)), store)
     except InvalidInputError as exc:
         return FetchOutcome("csv", ok=False, failure_code="invalid_csv", failure_message=str(exc))
     return FetchOutcome("csv", ok=True, count=count, seconds=time.perf_counter() - started)
+
+
+# -- begin: the orchestrator acts only on what is stored for the report id ---------------------
+
+
+def report_filters(report: Report) -> ReportFilters:
+    """The filters a report fetches and summarizes with: the caller's, narrowed to the
+    categories its type covers (a cost report never fetches security findings)."""
+    return report.filters.for_report_type(report.report_type)
+
+
+def begin_report(
+    report_id: str,
+    instance_id: str,
+    *,
+    store: TableStore,
+    retry: RetrySpec,
+    fetch_timeout_s: int,
+) -> BeginResult:
+    """Read the report the orchestration was started for, check that this orchestration owns
+    it and that it is not finished, mark it processing, and hand back the run's control data.
+
+    Idempotent: a replayed or retried call finds the report already processing and answers
+    the same."""
+    report = store.get_report(report_id)
+    if report is None:
+        return BeginResult(ok=False, reason=f"No report {report_id} is stored")
+    if report.instance_id and report.instance_id != instance_id:
+        return BeginResult(ok=False, reason=f"Report {report_id} belongs to another orchestration")
+    if report.status.finished:
+        return BeginResult(ok=False, reason=f"Report {report_id} is already {report.status.value}")
+    if report.status is ReportStatus.PENDING:
+        report.status = ReportStatus.PROCESSING
+        store.save_report(report)
+    job = ReportJob(
+        report_id=report_id,
+        formats=list(report.formats),
+        subscription_ids=list(report.subscription_ids) if report.source == "api" else [],
+        source=report.source,
+        retry=retry,
+        fetch_timeout_s=fetch_timeout_s,
+    )
+    job.validate()
+    return BeginResult(ok=True, job=job.to_dict())
+
+
+def record_fetch_outcome(report_id: str, outcome: FetchOutcome, *, store: TableStore) -> None:
+    store.record_subscription_outcome(report_id, outcome.subscription_id, outcome.to_dict())
+
+
+def left_out_subscriptions(store: TableStore, report_id: str) -> dict[str, str]:
+    """Subscriptions whose fetch ended without their recommendations, with the reason."""
+    return {
+        str(row["RowKey"]): str(row.get("failure_message") or "The subscription could not be read")
+        for row in store.subscription_outcomes(report_id)
+        if row.get("ok") is False
+    }
 
 
 # -- summarize, render, assemble, finalize -------------------------------------------------
@@ -149,17 +200,15 @@ def summarize_report(
     *,
     store: TableStore,
     files: BlobStore,
-    skipped: dict[str, str] | None = None,
     api_pages: int = 0,
     fetch_seconds: float = 0.0,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
 ) -> SummaryResult:
     """Summarize the stored recommendations once, keep the full summary in Blob Storage for
-    the render steps, and put the headline figures on the report entity."""
+    the render steps, put the headline figures and the left-out subscriptions on the report
+    entity, and move the report on to ``generating``."""
     report = _report_or_fail(store, report_id)
-    summary = summarize(
-        store.iter_recommendations(report_id), filters=report.filters.for_report_type(report.report_type)
-    )
+    summary = summarize(store.iter_recommendations(report_id), filters=report_filters(report))
     blob = files.upload(_summary_blob(report_id), dump_summary(summary), content_type="application/json")
     parts = plan_pdf_parts(
         summary, rows_per_part, include_details=report.report_type is not ReportType.EXECUTIVE
@@ -174,11 +223,13 @@ def summarize_report(
     if summary.unknown_currency_count:
         report.savings_by_currency["unknown"] = {"count": summary.unknown_currency_count}
     report.savings_note = summary.savings_note
-    report.skipped_subscriptions = dict(skipped or {})
+    report.skipped_subscriptions = left_out_subscriptions(store, report_id) if report.source == "api" else {}
     report.api_pages = api_pages
     report.fetched_at = report.fetched_at or datetime.now(UTC)
     if fetch_seconds:
         report.durations = {**report.durations, "fetch": round(fetch_seconds, 3)}
+    if report.status.can_become(ReportStatus.GENERATING):
+        report.status = ReportStatus.GENERATING
     store.save_report(report)
     return SummaryResult(report_id, summary.total, len(parts), blob)
 

@@ -24,6 +24,11 @@ def new_report_id() -> str:
     return str(uuid.uuid4())
 
 
+def csv_blob_name(report_id: str) -> str:
+    """Where a CSV report's uploaded file is kept (in the uploads container)."""
+    return f"{report_id}.csv"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

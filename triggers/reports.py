@@ -19,7 +19,7 @@ from orchestrators.report import ORCHESTRATOR
 from shared import clients, report_service
 from shared.csv_import import parse_csv
 from shared.errors import InvalidInputError, LimitExceededError
-from shared.jobs import ReportJob
+from shared.jobs import ReportStart
 from shared.models import Report, ReportFilters, ReportStatus, is_guid
 from shared.report_request import (
     parse_customer,
@@ -38,23 +38,6 @@ log = logging.getLogger(__name__)
 MAX_CSV_BYTES = 20 * 1024 * 1024
 
 
-def _job(report: Report, *, csv_blob: str = "") -> ReportJob:
-    s = get_settings()
-    return ReportJob(
-        report_id=report.report_id,
-        report_type=report.report_type.value,
-        formats=list(report.formats),
-        subscription_ids=list(report.subscription_ids) if report.source == "api" else [],
-        filters=report.filters.to_dict(),
-        source=report.source,
-        csv_blob=csv_blob,
-        customer=report.customer,
-        retry_attempts=s.retry_attempts,
-        retry_interval_ms=s.retry_interval_ms,
-        fetch_timeout_s=s.fetch_timeout_seconds,
-    )
-
-
 def _category_param(value: str) -> str:
     try:
         return parse_filters({"categories": [value]}).categories[0]
@@ -65,12 +48,12 @@ def _category_param(value: str) -> str:
 
 
 async def _start(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient, report: Report, job: ReportJob
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, report: Report
 ) -> func.HttpResponse:
     store = clients.table_store()
     await asyncio.to_thread(report_service.create_report, store, report)
     try:
-        await client.start_new(ORCHESTRATOR, report.report_id, job.to_dict())
+        await client.start_new(ORCHESTRATOR, report.report_id, ReportStart(report.report_id).to_dict())
     except Exception:
         log.exception("Could not start the orchestration for report %s", report.report_id)
         await asyncio.to_thread(
@@ -105,7 +88,7 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
         filters=request.filters,
         customer=request.customer,
     )
-    return await _start(req, client, report, _job(report))
+    return await _start(req, client, report)
 
 
 @bp.route(route="reports/csv", methods=["POST"])
@@ -138,12 +121,11 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
         filters=ReportFilters(),
         customer=customer,
         source="csv",
+        csv_category=default_category or "",
     )
-    blob = f"{report.report_id}.csv"
+    blob = report_service.csv_blob_name(report.report_id)
     await asyncio.to_thread(clients.uploads().upload, blob, data, content_type="text/csv; charset=utf-8")
-    job = _job(report, csv_blob=blob)
-    job.csv_default_category = default_category or ""
-    return await _start(req, client, report, job)
+    return await _start(req, client, report)
 
 
 @bp.route(route="reports/{reportId}", methods=["GET"])

@@ -46,7 +46,7 @@ def _deadline() -> Iterator[None]:
 def stack() -> Iterator[Any]:
     from devhost.stack import DevStack
 
-    dev = DevStack(settings=dict(E2E_SETTINGS), activity_workers=2, use_processes=True)
+    dev = DevStack(settings=dict(E2E_SETTINGS), activity_workers=2, use_processes=False)
     try:
         with within(STACK_START_DEADLINE_SECONDS):
             dev.start()

@@ -169,15 +169,22 @@ class ApiClient:
         started = self.start(body)
         return self.poll(started.headers["Location"], timeout)
 
-    def history(self, start_body: dict[str, Any]) -> dict[str, Any]:
-        """The orchestration's status with history, input and outputs, via the management URL."""
-        status_url = start_body["management"]["statusQueryGetUri"]
-        response = self.get(
-            status_url,
-            params={"showHistory": "true", "showHistoryOutput": "true", "showInput": "true"},
+    def history(self, instance_id: str) -> dict[str, Any]:
+        """An orchestration's status with history, input and outputs, from the host's Durable
+        HTTP API as the SDK's client reaches it (rpcBaseUrl). Callers of the app never get a
+        management URL; tests read the history from the host, like an operator would."""
+        from azure.durable_functions.models.RpcManagementOptions import RpcManagementOptions
+
+        options = RpcManagementOptions(
+            instance_id=instance_id, show_history=True, show_history_output=True, show_input=True
         )
+        response = self.http.get(options.to_url(self.stack.host.rpc_base_url), timeout=30)
         assert response.status_code == 200, response.text
         return response.json()
+
+    def fetch_history(self, report_id: str, subscription_id: str) -> dict[str, Any]:
+        """The history of one subscription's fetch sub-orchestration."""
+        return self.history(f"{report_id}:fetch:{subscription_id}")
 
     def download(self, files_link: str) -> tuple[requests.Response, requests.Response]:
         """The 302 from the app and the answer of the SAS URL it points to."""

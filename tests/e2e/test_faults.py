@@ -6,7 +6,6 @@ Each test uses fresh subscriptions, so its faults never touch what other tests c
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -66,14 +65,13 @@ def test_transient_faults_are_retried_until_the_report_is_complete(
     garbled_pages = [(r["page"], r["fault"] is not None) for r in lists[ids[2]]]
     assert garbled_pages == [(1, False), (2, True), (1, False), (2, False)], garbled_pages
 
-    history = api.history(started.json())
+    # Each fetch owns its retries in its own sub-orchestration (the report's history holds none).
+    rid = started.json()["reportId"]
+    assert history_events(api.history(rid), "fetch_subscription") == []
     for sub in ids:
-        failed = [e for e in history_events(history, "fetch_subscription", "TaskFailed") if sub in str(e)]
-        completed = [
-            e
-            for e in history_events(history, "fetch_subscription", "TaskCompleted")
-            if e["Result"]["subscription_id"] == sub.lower()
-        ]
+        history = api.fetch_history(rid, sub.lower())
+        failed = history_events(history, "fetch_subscription", "TaskFailed")
+        completed = history_events(history, "fetch_subscription", "TaskCompleted")
         assert len(failed) == 1, sub  # the activity failed once ...
         assert len(completed) == 1 and completed[0]["Result"]["ok"], sub  # ... and the retry succeeded
 
@@ -104,10 +102,11 @@ def test_forbidden_only_subscription_fails_fast_without_retries(
     # azure-core does not retry a 403 and neither does the durable policy: one request in all.
     reqs = arm_requests_since(stack, seq, sub)
     assert [(r["operation"], r["status"]) for r in reqs] == [("list", 403)]
-    history = api.history(started.json())
+    rid = started.json()["reportId"]
+    history = api.fetch_history(rid, sub.lower())
     assert history_events(history, "fetch_subscription", "TaskFailed") == []
     assert len(history_events(history, "fetch_subscription", "TaskCompleted")) == 1
-    assert history["output"]["failureCode"] == "authorization_failed"
+    assert api.history(rid)["output"]["failureCode"] == "authorization_failed"
 
     link = f"/api/reports/{report['reportId']}/files/html"
     assert api.get(link).status_code == 404
@@ -135,7 +134,7 @@ def test_other_permanent_faults_fail_the_report_without_durable_retries(
     assert words in report["failure"]["message"].lower()
     lists = [r for r in arm_requests_since(stack, seq, sub) if r["operation"] == "list"]
     assert 1 <= len(lists) <= 2 and {r["status"] for r in lists} == {status}  # no retry storm
-    history = api.history(started.json())
+    history = api.fetch_history(started.json()["reportId"], sub.lower())
     assert history_events(history, "fetch_subscription", "TaskFailed") == []
 
 
@@ -178,8 +177,9 @@ def test_unreadable_subscriptions_are_left_out_with_their_reason(
 def test_a_fetch_that_outlasts_the_timeout_fails_the_report_for_good(
     api: ApiClient, stack: Any, new_subscriptions: Any
 ) -> None:
-    """FETCH_TIMEOUT_SECONDS rides in the orchestration input, read by the start trigger, which
-    devhost runs in this process: a 1 s timeout for one report, the suite's 30 s for the rest."""
+    """FETCH_TIMEOUT_SECONDS is read by the begin_report activity, which devhost runs on a
+    thread of this process (as the Python worker runs sync functions): a 1 s timeout while this
+    report runs, the suite's 30 s for the rest."""
     from shared.settings import reset_settings
 
     sub = new_subscriptions(1, 10)[0]["subscriptionId"]
@@ -190,14 +190,15 @@ def test_a_fetch_that_outlasts_the_timeout_fails_the_report_for_good(
     reset_settings()
     try:
         started = api.start({"subscriptionIds": [sub], "reportType": "detailed"})
+        report = api.poll(started.headers["Location"], timeout=15)
     finally:
         if saved is None:
             os.environ.pop("FETCH_TIMEOUT_SECONDS", None)
         else:
             os.environ["FETCH_TIMEOUT_SECONDS"] = saved
         reset_settings()
-    report = api.poll(started.headers["Location"], timeout=15)
-    assert json.loads(api.history(started.json())["input"])["fetch_timeout_s"] == 1
+    begun = history_events(api.history(started.json()["reportId"]), "begin_report", "TaskCompleted")
+    assert begun[0]["Result"]["job"]["fetch_timeout_s"] == 1
 
     assert report["status"] == "failed"
     assert report["failure"]["code"] == "fetch_timeout"
