@@ -76,6 +76,31 @@ def test_transient_faults_are_retried_until_the_report_is_complete(
         assert len(completed) == 1 and completed[0]["Result"]["ok"], sub  # ... and the retry succeeded
 
 
+def test_a_subscription_failing_with_500_on_every_call_is_left_out_and_named(
+    api: ApiClient, stack: Any, new_subscriptions: Any
+) -> None:
+    good, broken = new_subscriptions(2, 20)
+    broken_id = broken["subscriptionId"]
+    stack.standin.inject_fault(subscription=broken_id, status=500)  # always
+    seq = last_seq(stack)
+
+    report = api.run_report(
+        {"subscriptionIds": [good["subscriptionId"], broken_id], "reportType": "detailed"}
+    )
+
+    assert report["status"] == "completed", report.get("failure")
+    [left_out] = report["scope"]["subscriptionsLeftOut"]
+    assert left_out["subscriptionId"] == broken_id.lower()
+    assert "after 3 attempts" in left_out["reason"] and "500" in left_out["reason"], left_out
+    for noise in ("Activity function", "Traceback", 'File "', "Error: "):
+        assert noise not in left_out["reason"], noise
+    assert count_stored_recommendations(stack, report["reportId"]) == len(good["recommendations"])
+    # The durable policy ran its 3 attempts, each after azure-core's own retries; then it stopped.
+    lists = [r for r in arm_requests_since(stack, seq, broken_id) if r["operation"] == "list"]
+    assert len(lists) == 3 * AZURE_CORE_ATTEMPTS, len(lists)
+    assert set(report["files"]) == {"html", "pdf"}
+
+
 def test_forbidden_only_subscription_fails_fast_without_retries(
     api: ApiClient, stack: Any, new_subscriptions: Any
 ) -> None:
