@@ -9,7 +9,6 @@ idempotent, so a retry or a replay after a host crash leaves the same state.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import azure.durable_functions as df
 
@@ -31,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.activity_trigger(input_name="payload", activity="set_report_status")
-def set_report_status(payload: dict[str, Any]) -> dict[str, Any]:
+def set_report_status(payload: dict) -> dict:
     update = StatusUpdate.from_dict(payload)
     report = report_service.set_status(
         clients.table_store(), update.report_id, ReportStatus(update.status),
@@ -41,7 +40,7 @@ def set_report_status(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="fetch_subscription")
-def fetch_subscription(payload: dict[str, Any]) -> dict[str, Any]:
+def fetch_subscription(payload: dict) -> dict:
     job = FetchInput.from_dict(payload)
     store = clients.table_store()
     outcome = pipeline.fetch_subscription(
@@ -53,7 +52,7 @@ def fetch_subscription(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="import_csv")
-def import_csv(payload: dict[str, Any]) -> dict[str, Any]:
+def import_csv(payload: dict) -> dict:
     job = CsvImportInput.from_dict(payload)
     outcome = pipeline.import_csv_report(
         job.report_id, job.csv_blob, ReportFilters.from_dict(job.filters),
@@ -63,7 +62,7 @@ def import_csv(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="summarize_report")
-def summarize_report(payload: dict[str, Any]) -> dict[str, Any]:
+def summarize_report(payload: dict) -> dict:
     job = SummarizeInput.from_dict(payload)
     result = pipeline.summarize_report(
         job.report_id, store=clients.table_store(), files=clients.report_files(), skipped=job.skipped,
@@ -74,7 +73,7 @@ def summarize_report(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="render_html")
-def render_html(payload: dict[str, Any]) -> dict[str, Any]:
+def render_html(payload: dict) -> dict:
     job = RenderInput.from_dict(payload)
     return pipeline.render_html_file(
         job.report_id, store=clients.table_store(), files=clients.report_files()
@@ -82,7 +81,7 @@ def render_html(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="render_pdf_part")
-def render_pdf_part(payload: dict[str, Any]) -> dict[str, Any]:
+def render_pdf_part(payload: dict) -> dict:
     job = RenderInput.from_dict(payload)
     return pipeline.render_pdf_part_file(
         job.report_id, job.part, store=clients.table_store(), files=clients.report_files(),
@@ -91,7 +90,7 @@ def render_pdf_part(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="assemble_pdf")
-def assemble_pdf(payload: dict[str, Any]) -> dict[str, Any]:
+def assemble_pdf(payload: dict) -> dict:
     job = AssembleInput.from_dict(payload)
     return pipeline.assemble_pdf_file(
         job.report_id, job.part_blobs, store=clients.table_store(), files=clients.report_files()
@@ -99,7 +98,7 @@ def assemble_pdf(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="payload", activity="finalize_report")
-def finalize_report(payload: dict[str, Any]) -> dict[str, Any]:
+def finalize_report(payload: dict) -> dict:
     job = FinalizeInput.from_dict(payload)
     resource = pipeline.finalize_report(
         job.report_id, job.files, job.durations, store=clients.table_store(), files=clients.report_files()
