@@ -5,14 +5,25 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+WORKER := .tools/worker
 
 .PHONY: setup demo run test test-unit bench lint format clean
 
-setup: $(VENV)/.installed node_modules/.installed .system-deps
+setup: $(VENV)/.installed $(WORKER)/.installed node_modules/.installed .system-deps
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The Python worker's indexing code (requirements-worker.txt) for the conformance tests, in its own
+# folder: it is built for Python 3.13, so pip installs the wheels for 3.13 without their
+# dependencies; --ignore-requires-python because pip 23 checks Requires-Python against the
+# interpreter running pip even with --python-version.
+$(WORKER)/.installed: requirements-worker.txt $(VENV)/.installed
+	rm -rf $(WORKER)
+	$(PIP) install --quiet --disable-pip-version-check --target $(WORKER) --no-deps \
+		--python-version 3.13 --only-binary=:all: --ignore-requires-python -r requirements-worker.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

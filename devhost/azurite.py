@@ -3,8 +3,10 @@ package.json), for the demo, devhost and the tests.
 
 ``Azurite.start()`` runs ``node_modules/.bin/azurite`` on free (or given) loopback ports and
 waits until blob, queue and table endpoints accept connections; ``connection_string`` is what
-the app's ``AzureWebJobsStorage`` setting takes. If Azurite is already listening on the
-requested ports (a developer's own instance), it is reused and left running.
+the app's ``AzureWebJobsStorage`` setting takes. It never uses an emulator it did not start
+unless asked: when a requested port is taken it raises :class:`PortsTaken` naming the ports;
+``Azurite(join=True)`` uses the emulator already listening on the given ports instead (another
+checkout's, say, with that emulator's data) and leaves it running.
 """
 
 from __future__ import annotations
@@ -27,6 +29,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+#: Azurite's default ports (blob, queue, table), which ``python -m devhost`` asks for.
+USUAL_PORTS = (10000, 10001, 10002)
+SERVICES = ("blob", "queue", "table")
+
+
+class PortsTaken(RuntimeError):
+    """Ports Azurite cannot listen on: something else on this machine holds them."""
+
+    def __init__(self, taken: dict[int, str]) -> None:
+        self.taken = taken
+        names = ", ".join(f"{port} ({service})" for port, service in taken.items())
+        super().__init__(f"127.0.0.1 port{'s' if len(taken) > 1 else ''} {names} already in use")
+
+
+class NothingToJoin(RuntimeError):
+    """``join=True`` but no emulator answers on the ports."""
+
+
+def port_taken(port: int) -> bool:
+    """Whether something holds this loopback port, so that Azurite could not listen on it."""
+    with socket.socket() as sock:
+        # As Node's listen() does: a connection lingering in TIME_WAIT does not hold the port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
 
 
 def _listening(port: int) -> bool:
@@ -64,6 +96,7 @@ class Azurite:
         blob_port: int | None = None,
         queue_port: int | None = None,
         table_port: int | None = None,
+        join: bool = False,
     ) -> None:
         self.blob_port = blob_port or free_port()
         self.queue_port = queue_port or free_port()
@@ -75,7 +108,8 @@ class Azurite:
             location = self._tmp.name
         self.location = Path(location)
         self.process: subprocess.Popen[bytes] | None = None
-        self.reused = False
+        self.join = join
+        self.joined = False
 
     @property
     def connection_string(self) -> str:
@@ -83,9 +117,18 @@ class Azurite:
 
     def start(self, timeout: float = 30.0) -> Azurite:
         ports = (self.blob_port, self.queue_port, self.table_port)
-        if all(_listening(p) for p in ports):
-            self.reused = True
+        services = dict(zip(ports, SERVICES, strict=True))
+        if self.join:
+            silent = [f"{p} ({service})" for p, service in services.items() if not _listening(p)]
+            if silent:
+                raise NothingToJoin(
+                    "nothing to join: no storage emulator answers on 127.0.0.1 " + ", ".join(silent)
+                )
+            self.joined = True
             return self
+        taken = {p: service for p, service in services.items() if port_taken(p)}
+        if taken:
+            raise PortsTaken(taken)
         self.location.mkdir(parents=True, exist_ok=True)
         cmd = [
             azurite_executable(), "--silent", "--skipApiVersionCheck", "--loose",

@@ -27,6 +27,7 @@ class DevStack:
         port: int = 0,
         azurite_location: str | Path | None = None,
         azurite_ports: tuple[int, int, int] | None = None,
+        azurite_join: bool = False,
         settings: dict[str, str] | None = None,
         activity_workers: int = 2,
         use_processes: bool = True,
@@ -37,7 +38,7 @@ class DevStack:
         ports = azurite_ports or (None, None, None)
         self.azurite = Azurite(
             location=azurite_location, in_memory=azurite_location is None,
-            blob_port=ports[0], queue_port=ports[1], table_port=ports[2],
+            blob_port=ports[0], queue_port=ports[1], table_port=ports[2], join=azurite_join,
         )  # fmt: skip
         self.standin = AzureStandIn(tenant, page_size=page_size)
         self._settings = settings or {}

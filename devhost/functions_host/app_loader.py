@@ -5,6 +5,10 @@
 bindings from its function.json representation, and the user callable from
 ``get_user_function()`` (for an orchestration trigger that is the SDK's ``handle(context)``).
 ``%SETTING%`` values in binding properties are resolved from the environment.
+
+Before that, every function goes through the Python worker's indexing rules
+(``worker_index``: the worker's own ``Registry`` from ``.tools/worker`` when ``make setup`` has
+installed it): an app the worker would refuse is refused here too, with the worker's message.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import worker_index
 from .routes import RouteTemplate, compile_route, precedence_key
 
 _SETTING = re.compile(r"%([^%]+)%")
@@ -181,6 +186,11 @@ def load_app(module_name: str, *, app_attr: str = "app", root: str | Path | None
     app = getattr(module, app_attr, None)
     if app is None or not hasattr(app, "get_functions"):
         raise AppLoadError(f"{module_name!r} has no function app named {app_attr!r}")
+    # In Azure one function the worker refuses fails the indexing of the whole app.
+    worker = worker_index.installed_worker()
+    refused = worker_index.app_refusals(app_functions(app), worker=worker)
+    if refused:
+        raise AppLoadError("\n".join(refused))
     functions: dict[str, FunctionInfo] = {}
     for fn in app_functions(app):
         info = index_function(fn)
