@@ -23,6 +23,7 @@ from shared.errors import InvalidInputError, LimitExceededError
 from shared.jobs import ReportJob
 from shared.models import Report, ReportFilters, ReportStatus, is_guid
 from shared.report_request import (
+    check_csv_subscriptions,
     parse_customer,
     parse_filters,
     parse_formats,
@@ -132,10 +133,11 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
         )
     # Parse the whole file now, so a malformed one is refused with its line before anything is stored.
     recs = await asyncio.to_thread(parse_csv, data, default_category=default_category)
+    subscriptions = check_csv_subscriptions(r.subscription_id for r in recs)
     report = Report(
         report_id=report_service.new_report_id(),
         report_type=report_type,
-        subscription_ids=sorted({r.subscription_id for r in recs}),
+        subscription_ids=sorted(subscriptions),
         formats=list(formats),
         filters=ReportFilters(),
         customer=customer,
