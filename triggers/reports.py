@@ -4,8 +4,8 @@ download its files.
 Thin adapters: parse and validate, call ``shared``, shape the answer. Validation happens before
 anything is stored. Starting answers 202 with ``Location`` (the report's own URL, which answers
 202 until the report is finished and then 200: the HTTP async pattern Logic Apps follows) and
-``Retry-After``. Polling reconciles the report with its orchestration's runtime status, so a
-terminated or crashed one still ends the report.
+``Retry-After``; no Durable management URL is ever handed out. Polling reconciles the report
+with its orchestration's runtime status, so a terminated or crashed one still ends the report.
 """
 
 from __future__ import annotations
@@ -82,12 +82,10 @@ async def _start(
         )  # fmt: skip
         return error_response(503, "start_failed", "The report could not be started; try again")
     location = f"{base_url(req)}/api/reports/{report.report_id}{key_query(req)}"
-    body = {
-        "reportId": report.report_id,
-        "status": report.status.value,
-        "statusUrl": location,
-        "management": client.create_http_management_payload(report.report_id),
-    }
+    # Never the Durable management URLs: in Azure they carry the extension's system key, which
+    # can terminate, purge, rewind or list every instance in the task hub. The report's own URL
+    # is the handle.
+    body = {"reportId": report.report_id, "status": report.status.value, "statusUrl": location}
     return json_response(body, 202, {"Location": location, "Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
