@@ -48,9 +48,11 @@ def run_report(stack: DevStack, formats: list[str]) -> tuple[float, dict[str, An
             break
         time.sleep(0.1)
     elapsed = time.perf_counter() - started
-    status_uri = accepted["management"]["statusQueryGetUri"]
+    assert stack.host is not None
+    # The host's own Durable API (loopback RPC listener): callers get no management URL.
+    status_uri = f"{stack.host.rpc_base_url}instances/{accepted['reportId']}"
     with urllib.request.urlopen(  # noqa: S310
-        status_uri + "&showHistory=true&showHistoryOutput=true&showInput=true", timeout=60
+        status_uri + "?showHistory=true&showHistoryOutput=true&showInput=true", timeout=60
     ) as resp:
         history_bytes = len(resp.read())
     if report["status"] != "completed":

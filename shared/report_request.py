@@ -165,3 +165,17 @@ def parse_report_request(body: Any) -> ReportRequest:
         filters=parse_filters(body.get("filters")),
         customer=parse_customer(body.get("customer")),
     )
+
+
+def check_csv_subscriptions(subscription_ids: Iterable[str]) -> tuple[str, ...]:
+    """The distinct subscriptions a CSV export names, refused when more than one report may
+    cover (the same limit as ``subscriptionIds``)."""
+    unique = _dedupe(s.lower() for s in subscription_ids)
+    if len(unique) > MAX_SUBSCRIPTIONS:
+        raise InvalidInputError(
+            f"The CSV names {len(unique)} distinct subscriptions; a report may cover at most "
+            f"{MAX_SUBSCRIPTIONS}. Export fewer subscriptions (filter the portal's Advisor page "
+            "by subscription) and start one report per file",
+            field="Subscription ID",
+        )
+    return unique

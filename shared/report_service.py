@@ -1,6 +1,6 @@
 """Report lifecycle operations shared by the HTTP triggers and the activities: create a
-pending report, move its status (tolerating repeats, never regressing), show it to callers,
-hand out download links.
+pending report, move its status (tolerating repeats, never regressing), reconcile it with its
+orchestration's runtime status, show it to callers, hand out download links.
 
 The caller-facing JSON (``report_resource``) is shaped here, once, so the GET endpoint, the
 orchestration output and the finalize activity agree.
@@ -8,14 +8,18 @@ orchestration output and the finalize activity agree.
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .blob_store import BlobStore
 from .errors import InvalidInputError
 from .models import Report, ReportStatus, category_label
 from .table_store import TableStore
+
+log = logging.getLogger(__name__)
 
 FILE_NAMES = {"html": "advisor-report.html", "pdf": "advisor-report.pdf"}
 
@@ -66,13 +70,118 @@ def set_status(
     return report
 
 
+# -- reconciling with the orchestration: every report ends (DESIGN.md rule 8) ------------------
+
+# The report row is written just before the orchestration is started: an instance that does
+# not exist yet is only suspicious once the start has had ample time.
+START_GRACE = timedelta(minutes=2)
+RUNNING = frozenset({"Pending", "Running", "ContinuedAsNew", "Suspended"})
+
+# Runtime status -> (failure code, message). Fixed texts: the runtime's own output can hold a
+# traceback, file paths or whatever an operator typed as a terminate reason.
+_ENDED = {
+    "Failed": (
+        "orchestration_failed",
+        "The report's orchestration failed unexpectedly; start the report again",
+    ),
+    "Terminated": (
+        "orchestration_terminated",
+        "The report's orchestration was terminated before it finished",
+    ),
+    "Canceled": (
+        "orchestration_canceled",
+        "The report's orchestration was canceled before it finished",
+    ),
+    "Completed": (
+        "orchestration_ended_unfinished",
+        "The report's orchestration ended without finishing the report",
+    ),
+}
+_MISSING = (
+    "orchestration_missing",
+    "The report's orchestration does not exist (it never started, or its history was purged); "
+    "start the report again",
+)
+
+
+@dataclass(frozen=True)
+class OrchestrationState:
+    """What the Durable runtime says about a report's orchestration: its runtime status name
+    (``Running``, ``Failed``...), or None when there is no such instance."""
+
+    runtime_status: str | None
+
+    @classmethod
+    def from_client_status(cls, status: Any) -> OrchestrationState | None:
+        """From what ``DurableOrchestrationClient.get_status`` returns (azure-functions-durable
+        1.x), or None when the answer says nothing usable.
+
+        The client hides the HTTP status: a 404 (no such instance; the extension's
+        ``HttpApiHandler`` answers it with an empty body) comes back as a status built from
+        ``""``, with ``message == ""`` and no runtime status. An error answer with a body also
+        has no runtime status but carries other fields, and must not read as "missing"."""
+        runtime = getattr(status, "runtime_status", None)
+        if runtime is not None:
+            return cls(str(getattr(runtime, "value", runtime)))
+        if getattr(status, "message", None) == "" and not getattr(status, "created_time", None):
+            return cls(None)
+        return None
+
+
+def failure_for(report: Report, state: OrchestrationState, *, now: datetime) -> tuple[str, str] | None:
+    """(code, message) if the orchestration can no longer finish ``report``; None while it can
+    (or while the report is already finished)."""
+    if report.status.finished:
+        return None
+    if state.runtime_status is None:
+        started = report.requested_at
+        if started is not None and now - started < START_GRACE:
+            return None
+        return _MISSING
+    if state.runtime_status in RUNNING:
+        return None
+    return _ENDED.get(state.runtime_status)  # a status this code does not know: leave it be
+
+
+def reconcile(
+    store: TableStore, report: Report, state: OrchestrationState, *, now: datetime | None = None
+) -> Report:
+    """The report as it must be shown given its orchestration's ``state``: marked failed (and
+    stored so) when the orchestration has ended, or can no longer run, without finishing it.
+    Idempotent, and never overwrites a report that finished meanwhile."""
+    verdict = failure_for(report, state, now=now or utcnow())
+    if verdict is None:
+        return report
+    code, message = verdict
+
+    def fail(current: Report) -> bool:
+        if current.status.finished:
+            return False
+        current.status = ReportStatus.FAILED
+        current.failure_code, current.failure_message = code, message
+        current.completed_at = utcnow()
+        return True
+
+    stored = store.update_report(report.report_id, fail)
+    if stored is not None and stored.failure_code == code:
+        log.warning("Report %s: orchestration %s; marked failed", report.report_id, state.runtime_status)
+    return stored or report
+
+
 def progress(store: TableStore, report: Report) -> dict[str, Any]:
     outcomes = store.subscription_outcomes(report.report_id) if report.source == "api" else []
     return {
         "subscriptionsTotal": len(report.subscription_ids) if report.source == "api" else 1,
         "subscriptionsDone": len(outcomes),
-        "recommendationsFetched": sum(int(o.get("count") or 0) for o in outcomes),
+        "recommendationsFetched": sum(_count(o.get("count")) for o in outcomes),
     }
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -6,24 +6,35 @@ Layout:
   a retried fetch overwrites instead of duplicating (DESIGN.md rule 3).
 - ``reports`` table, one partition ``report``: RowKey ``r_{id}`` holds the report; RowKey
   ``t_{inverted time}_{id}`` is a small index row so listing newest-first is one range scan.
-  Both are written in one transaction, so they never disagree.
+  Both are written in one transaction, so they never disagree. A finished (completed or
+  failed) report is final: writes are conditional on the version just read, and one that
+  would give a finished report another status is dropped.
 
 Table Storage limits are enforced here rather than trusted to the service (Azurite does not
-enforce all of them): 64 KiB per string property, 1 MiB per entity, 100 operations and 4 MiB
-per transaction, no ``/ \\ # ?`` or control characters in keys. Every query built from input
-uses the SDK's parameter substitution.
+enforce all of them): 64 KiB per string property, 1 MiB per entity, 252 properties, 100
+operations and 4 MiB per transaction, no ``/ \\ # ?`` or control characters in keys. Every query
+built from input uses the SDK's parameter substitution.
+
+A report's JSON-valued fields are never cut: a value longer than one string property is split
+across ``name``, ``name__2``, ``name__3``... and joined on reading. Free text is what gives way
+when a report would not fit in one entity (the reasons given for left-out subscriptions are
+shortened, every subscription is kept). Reading tolerates what it cannot parse (a row written
+before this rule, with a field cut mid-JSON): the damaged field comes back empty, the report
+stays readable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.core.exceptions import (
     HttpResponseError,
     ResourceExistsError,
@@ -36,14 +47,20 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from .errors import InvalidInputError, PermanentError, TransientError
 from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType, parse_money
 
+log = logging.getLogger(__name__)
+
 MAX_STRING_BYTES = 64 * 1024  # UTF-16 bytes per string property
 MAX_ENTITY_BYTES = 1024 * 1024
+MAX_PROPERTIES = 252  # custom properties per entity (PartitionKey, RowKey and Timestamp aside)
 ENTITY_BUDGET_BYTES = 960 * 1024  # leave room for system properties and the request envelope
 MAX_BATCH_OPERATIONS = 100
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 BATCH_BUDGET_BYTES = 3 * 1024 * 1024  # the multipart envelope adds to the entities' own size
 TRUNCATION_MARK = " \u2026[truncated]"
 REPORT_PARTITION = "report"
+PART_SEPARATOR = "__"  # a long value's later parts: name__2, name__3, ...
+_FINISHED = frozenset({ReportStatus.COMPLETED.value, ReportStatus.FAILED.value})
+_UPDATE_ATTEMPTS = 5
 
 _FORBIDDEN_KEY_CHARS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
 
@@ -67,19 +84,56 @@ def _utf16_bytes(text: str) -> int:
     )
 
 
-def fit_string(text: str, max_bytes: int = MAX_STRING_BYTES) -> str:
-    """Truncate ``text`` so it is at most ``max_bytes`` in UTF-16, marking the cut."""
-    if _utf16_bytes(text) <= max_bytes:
-        return text
-    budget = max_bytes - _utf16_bytes(TRUNCATION_MARK)
-    lo, hi = 0, min(len(text), budget // 2)
-    while lo < hi:  # longest prefix that fits (astral characters make it non-linear)
+def _fitting_prefix(text: str, budget: int) -> int:
+    """Length of the longest prefix of ``text`` that is at most ``budget`` UTF-16 bytes."""
+    if text.isascii():
+        return min(len(text), max(0, budget // 2))
+    lo, hi = 0, min(len(text), max(0, budget // 2))
+    while lo < hi:  # astral characters take two units, so the answer is not linear
         mid = (lo + hi + 1) // 2
         if _utf16_bytes(text[:mid]) <= budget:
             lo = mid
         else:
             hi = mid - 1
-    return text[:lo] + TRUNCATION_MARK
+    return lo
+
+
+def fit_string(text: str, max_bytes: int = MAX_STRING_BYTES) -> str:
+    """Truncate ``text`` so it is at most ``max_bytes`` in UTF-16, marking the cut. For free
+    text only: a JSON value is split (``split_string``), never cut."""
+    if _utf16_bytes(text) <= max_bytes:
+        return text
+    return text[: _fitting_prefix(text, max_bytes - _utf16_bytes(TRUNCATION_MARK))] + TRUNCATION_MARK
+
+
+def split_string(text: str, max_bytes: int = MAX_STRING_BYTES) -> list[str]:
+    """``text`` in consecutive parts of at most ``max_bytes`` UTF-16 bytes each ("".join gives
+    it back whole). Parts end between code points, so each is valid text on its own."""
+    parts: list[str] = []
+    while _utf16_bytes(text) > max_bytes:
+        cut = _fitting_prefix(text, max_bytes)
+        parts.append(text[:cut])
+        text = text[cut:]
+    parts.append(text)
+    return parts
+
+
+def put_long_string(entity: dict[str, Any], name: str, text: str) -> None:
+    """Store ``text`` under ``name`` (and ``name__2``, ``name__3``... when it is longer than one
+    string property may hold)."""
+    for i, part in enumerate(split_string(text), start=1):
+        entity[name if i == 1 else f"{name}{PART_SEPARATOR}{i}"] = part
+
+
+def get_long_string(entity: dict[str, Any], name: str) -> str | None:
+    """The value ``put_long_string`` stored, joined again; None when absent."""
+    first = entity.get(name)
+    if first is None:
+        return None
+    parts = [str(first)]
+    while (part := entity.get(f"{name}{PART_SEPARATOR}{len(parts) + 1}")) is not None:
+        parts.append(str(part))
+    return "".join(parts)
 
 
 def entity_size(entity: dict[str, Any]) -> int:
@@ -96,11 +150,19 @@ def entity_size(entity: dict[str, Any]) -> int:
     return size
 
 
+_JSON_PROPERTIES = frozenset({"extended_properties"})
+
+
 def _fit_entity(entity: dict[str, Any]) -> dict[str, Any]:
-    """Shrink the longest text properties until the entity fits in 1 MiB."""
+    """Shrink the longest free-text properties until the entity fits in 1 MiB (JSON-valued
+    ones are already within one string property and are never cut)."""
     while entity_size(entity) > ENTITY_BUDGET_BYTES:
         name = max(
-            (k for k, v in entity.items() if isinstance(v, str) and k not in ("PartitionKey", "RowKey")),
+            (
+                k
+                for k, v in entity.items()
+                if isinstance(v, str) and k not in ("PartitionKey", "RowKey") and k not in _JSON_PROPERTIES
+            ),
             key=lambda k: len(entity[k]),
         )
         current = entity[name]
@@ -154,16 +216,23 @@ def _fit_json(data: dict[str, str]) -> str:
     return text
 
 
+def _loads_dict(raw: Any) -> dict[str, Any]:
+    try:
+        value = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def entity_to_recommendation(entity: dict[str, Any]) -> Recommendation:
     last = entity.get("last_updated")
-    ext = entity.get("extended_properties")
     return Recommendation(
         **{name: entity.get(name) or "" for name in _TEXT_FIELDS if name != "savings_currency"},
         savings_currency=entity.get("savings_currency") or None,
         monthly_savings=parse_money(entity.get("monthly_savings")),
         annual_savings=parse_money(entity.get("annual_savings")),
         last_updated=datetime.fromisoformat(last) if last else None,
-        extended_properties=json.loads(ext) if ext else {},
+        extended_properties=_loads_dict(entity.get("extended_properties")),
     )
 
 
@@ -288,9 +357,37 @@ class TableStore:
 
     # -- reports ---------------------------------------------------------------------------
 
-    def save_report(self, report: Report) -> None:
-        """Write the report and its listing row together (one transaction, one partition)."""
+    def save_report(self, report: Report) -> bool:
+        """Write the report and its listing row together (one transaction, one partition).
+
+        A finished report is final: a write that would give a completed or failed report
+        another status (an activity still running after its orchestration was terminated and
+        the report marked failed, say) is dropped, and False returned."""
         check_key(report.report_id, "reportId")
+        client = self.table(self.reports_table_name)
+        for _ in range(_UPDATE_ATTEMPTS):
+            try:
+                stored = client.get_entity(REPORT_PARTITION, "r_" + report.report_id, select=["status"])
+            except ResourceNotFoundError:
+                self._write_report(report, etag=None)
+                return True
+            except HttpResponseError as exc:
+                raise classify_storage_error(exc, "reading the report") from None
+            status = stored.get("status")
+            if status in _FINISHED and status != report.status.value:
+                log.warning("Report %s is %s already; a write as %s was dropped", report.report_id,
+                            status, report.status.value)  # fmt: skip
+                return False
+            try:
+                self._write_report(report, etag=stored.metadata.get("etag") or None)
+            except ReportChanged:
+                continue  # written meanwhile: look again
+            return True
+        message = f"Report {report.report_id} kept changing while being saved"
+        raise TransientError(message, code="storage_busy")
+
+    def _write_report(self, report: Report, *, etag: str | None) -> None:
+        """With ``etag``, only if the stored report is still that version (else ``ReportChanged``)."""
         entity = report_to_entity(report)
         index = {
             "PartitionKey": REPORT_PARTITION,
@@ -300,24 +397,51 @@ class TableStore:
             "report_type": report.report_type.value,
             "requested_at": entity.get("requested_at", ""),
         }
+        write: tuple[str, dict[str, Any], dict[str, Any]] = ("upsert", entity, {"mode": UpdateMode.REPLACE})
+        if etag:
+            write = (
+                "update",
+                entity,
+                {"mode": UpdateMode.REPLACE, "etag": etag, "match_condition": MatchConditions.IfNotModified},
+            )
         client = self.table(self.reports_table_name)
         try:
-            client.submit_transaction(
-                [
-                    ("upsert", entity, {"mode": UpdateMode.REPLACE}),
-                    ("upsert", index, {"mode": UpdateMode.REPLACE}),
-                ]
-            )
+            client.submit_transaction([write, ("upsert", index, {"mode": UpdateMode.REPLACE})])
         except HttpResponseError as exc:
+            if etag and exc.status_code in (404, 412):
+                raise ReportChanged(report.report_id) from None
             raise classify_storage_error(exc, "saving the report") from None
 
-    def get_report(self, report_id: str) -> Report | None:
+    def _read_report(self, report_id: str) -> tuple[Report, str] | None:
         client = self.table(self.reports_table_name)
         try:
             entity = client.get_entity(REPORT_PARTITION, "r_" + check_key(report_id, "reportId"))
         except ResourceNotFoundError:
             return None
-        return entity_to_report(entity)
+        return entity_to_report(entity), entity.metadata.get("etag", "")
+
+    def get_report(self, report_id: str) -> Report | None:
+        found = self._read_report(report_id)
+        return found[0] if found else None
+
+    def update_report(self, report_id: str, change: Callable[[Report], bool]) -> Report | None:
+        """Read, change and write a report as one step: ``change`` edits the report in place and
+        says whether to save it. A write by someone else in between (an activity finishing
+        the report, say) makes it start again from that newer version, so nothing it did is
+        overwritten. Returns the report as stored; None if there is none."""
+        for _ in range(_UPDATE_ATTEMPTS):
+            found = self._read_report(report_id)
+            if found is None:
+                return None
+            report, etag = found
+            if not change(report):
+                return report
+            try:
+                self._write_report(report, etag=etag or None)
+            except ReportChanged:
+                continue
+            return report
+        raise TransientError(f"Report {report_id} kept changing while being updated", code="storage_busy")
 
     def list_reports(
         self, *, status: str | None = None, limit: int = 50, continuation_token: str | None = None
@@ -365,34 +489,61 @@ def _index_key(report: Report) -> str:
 
 
 _REPORT_JSON_FIELDS = (
-    "subscription_ids", "formats", "counts_by_category", "counts_by_impact", "savings_by_currency",
-    "durations", "files", "skipped_subscriptions",
+    "subscription_ids", "formats", "filters", "counts_by_category", "counts_by_impact",
+    "savings_by_currency", "durations", "files", "skipped_subscriptions",
 )  # fmt: skip
 _REPORT_TIME_FIELDS = ("requested_at", "fetched_at", "completed_at")
+_REPORT_TEXT_LIMIT = 4000  # characters of customer / failure message kept (both are short by rule)
+
+
+class ReportChanged(Exception):
+    """The stored report is no longer the version a conditional write was based on."""
+
+
+def _shortened(reasons: dict[str, str], limit: int) -> dict[str, str]:
+    return {k: (v if len(v) <= limit else v[: max(0, limit - 1)] + "\u2026") for k, v in reasons.items()}
 
 
 def report_to_entity(report: Report) -> dict[str, Any]:
+    """The report as one entity within Table Storage's limits. JSON values are split across
+    properties, never cut; if the whole would still exceed one entity, the reasons given for
+    left-out subscriptions are shortened (each subscription stays listed)."""
+    reasons = {str(k): str(v) for k, v in report.skipped_subscriptions.items()}
+    limit = max((len(v) for v in reasons.values()), default=0)
+    while True:
+        entity = _report_entity(report, _shortened(reasons, limit))
+        if entity_size(entity) <= ENTITY_BUDGET_BYTES and len(entity) - 2 <= MAX_PROPERTIES:
+            return entity
+        if limit == 0:
+            message = f"report {report.report_id} names too many subscriptions to be stored"
+            raise InvalidInputError(message, field="subscriptionIds")
+        limit //= 2
+
+
+def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
     entity: dict[str, Any] = {
         "PartitionKey": REPORT_PARTITION,
         "RowKey": "r_" + report.report_id,
         "report_id": report.report_id,
         "report_type": report.report_type.value,
         "status": report.status.value,
-        "customer": report.customer,
+        "customer": fit_string(report.customer or "", 2 * _REPORT_TEXT_LIMIT),
         "source": report.source,
         "csv_category": report.csv_category,
-        "filters": json.dumps(report.filters.to_dict()),
-        "savings_note": report.savings_note,
+        "savings_note": fit_string(report.savings_note or ""),
         "failure_code": report.failure_code or "",
-        "failure_message": report.failure_message or "",
+        "failure_message": fit_string(report.failure_message or "", 2 * _REPORT_TEXT_LIMIT),
         "recommendation_count": report.recommendation_count,
         "api_pages": report.api_pages,
         "instance_id": report.instance_id,
     }
-    for name in _REPORT_JSON_FIELDS:
-        value = getattr(report, name, None)
+    values: dict[str, Any] = {name: getattr(report, name, None) for name in _REPORT_JSON_FIELDS}
+    values["filters"] = report.filters.to_dict()
+    values["skipped_subscriptions"] = skipped
+    for name, value in values.items():
         if value is not None:
-            entity[name] = fit_string(json.dumps(value, separators=(",", ":")))
+            # ensure_ascii=False: "\u0142" would take six UTF-16 units where "ł" takes one
+            put_long_string(entity, name, json.dumps(value, ensure_ascii=False, separators=(",", ":")))
     for name in _REPORT_TIME_FIELDS:
         value = getattr(report, name)
         if value is not None:
@@ -400,38 +551,96 @@ def report_to_entity(report: Report) -> dict[str, Any]:
     return entity
 
 
+class _Reader:
+    """Reads a stored report field by field; a field it cannot parse comes back as its default
+    and is named in ``damaged`` (a row from before long values were split, say)."""
+
+    def __init__(self, entity: dict[str, Any]) -> None:
+        self.entity = entity
+        self.damaged: list[str] = []
+
+    def json(self, name: str, default: Any) -> Any:
+        raw = get_long_string(self.entity, name)
+        if not raw:
+            return default
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, type(default)):
+            self.damaged.append(name)
+            return default
+        return value
+
+    def time(self, name: str) -> datetime | None:
+        raw = self.entity.get(name)
+        if not raw:
+            return None
+        try:
+            value = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+        except ValueError:
+            self.damaged.append(name)
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def integer(self, name: str) -> int:
+        try:
+            return int(self.entity.get(name) or 0)
+        except (TypeError, ValueError):
+            self.damaged.append(name)
+            return 0
+
+    def text(self, name: str) -> str:
+        value = self.entity.get(name)
+        return value if isinstance(value, str) else ""
+
+    def choice(self, name: str, kind: type[Any], default: Any) -> Any:
+        try:
+            return kind(self.entity.get(name))
+        except ValueError:
+            self.damaged.append(name)
+            return default
+
+
 def entity_to_report(entity: dict[str, Any]) -> Report:
-    def load(name: str, default: Any) -> Any:
-        raw = entity.get(name)
-        return json.loads(raw) if raw else default
-
-    def when(name: str) -> datetime | None:
-        raw = entity.get(name)
-        return datetime.fromisoformat(raw) if raw else None
-
-    return Report(
-        report_id=entity["report_id"],
-        report_type=ReportType(entity["report_type"]),
-        subscription_ids=load("subscription_ids", []),
-        formats=load("formats", ["html", "pdf"]),
-        filters=ReportFilters.from_dict(load("filters", {})),
-        status=ReportStatus(entity["status"]),
-        customer=entity.get("customer", ""),
-        source=entity.get("source", "api"),
-        csv_category=entity.get("csv_category", ""),
-        requested_at=when("requested_at"),
-        fetched_at=when("fetched_at"),
-        completed_at=when("completed_at"),
-        failure_code=entity.get("failure_code") or None,
-        failure_message=entity.get("failure_message") or None,
-        recommendation_count=int(entity.get("recommendation_count") or 0),
-        api_pages=int(entity.get("api_pages") or 0),
-        counts_by_category=load("counts_by_category", {}),
-        counts_by_impact=load("counts_by_impact", {}),
-        savings_by_currency=load("savings_by_currency", {}),
-        savings_note=entity.get("savings_note", ""),
-        durations=load("durations", {}),
-        files=load("files", {}),
-        skipped_subscriptions=load("skipped_subscriptions", {}),
-        instance_id=entity.get("instance_id", ""),
+    read = _Reader(entity)
+    report_id = read.text("report_id") or str(entity.get("RowKey", ""))[2:]
+    strings = read.json("subscription_ids", [])
+    try:
+        filters = ReportFilters.from_dict(read.json("filters", {}))
+    except (TypeError, ValueError):
+        read.damaged.append("filters")
+        filters = ReportFilters()
+    report = Report(
+        report_id=report_id,
+        report_type=read.choice("report_type", ReportType, ReportType.DETAILED),
+        subscription_ids=[s for s in strings if isinstance(s, str)],
+        formats=read.json("formats", ["html", "pdf"]),
+        filters=filters,
+        # A status that cannot be read cannot be trusted to be running: show the report failed.
+        status=read.choice("status", ReportStatus, ReportStatus.FAILED),
+        customer=read.text("customer"),
+        source=read.text("source") or "api",
+        csv_category=read.text("csv_category"),
+        requested_at=read.time("requested_at"),
+        fetched_at=read.time("fetched_at"),
+        completed_at=read.time("completed_at"),
+        failure_code=read.text("failure_code") or None,
+        failure_message=read.text("failure_message") or None,
+        recommendation_count=read.integer("recommendation_count"),
+        api_pages=read.integer("api_pages"),
+        counts_by_category=read.json("counts_by_category", {}),
+        counts_by_impact=read.json("counts_by_impact", {}),
+        savings_by_currency=read.json("savings_by_currency", {}),
+        savings_note=read.text("savings_note"),
+        durations=read.json("durations", {}),
+        files=read.json("files", {}),
+        skipped_subscriptions=read.json("skipped_subscriptions", {}),
+        instance_id=read.text("instance_id"),
     )
+    if read.damaged:
+        log.warning("Report %s: stored fields %s could not be read", report_id, ", ".join(read.damaged))
+        if "status" in read.damaged and not report.failure_code:
+            report.failure_code = "unreadable_report"
+            report.failure_message = "The report's stored state could not be read"
+    return report

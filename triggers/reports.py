@@ -4,7 +4,8 @@ download its files.
 Thin adapters: parse and validate, call ``shared``, shape the answer. Validation happens before
 anything is stored. Starting answers 202 with ``Location`` (the report's own URL, which answers
 202 until the report is finished and then 200: the HTTP async pattern Logic Apps follows) and
-``Retry-After``.
+``Retry-After``; no Durable management URL is ever handed out. Polling reconciles the report
+with its orchestration's runtime status, so a terminated or crashed one still ends the report.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from shared.errors import InvalidInputError, LimitExceededError
 from shared.jobs import ReportStart
 from shared.models import Report, ReportFilters, ReportStatus, is_guid
 from shared.report_request import (
+    check_csv_subscriptions,
     parse_customer,
     parse_filters,
     parse_formats,
@@ -36,6 +38,7 @@ bp = df.Blueprint()
 log = logging.getLogger(__name__)
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
+STATUS_TIMEOUT_SECONDS = 5
 
 
 def _category_param(value: str) -> str:
@@ -62,12 +65,10 @@ async def _start(
         )  # fmt: skip
         return error_response(503, "start_failed", "The report could not be started; try again")
     location = f"{base_url(req)}/api/reports/{report.report_id}{key_query(req)}"
-    body = {
-        "reportId": report.report_id,
-        "status": report.status.value,
-        "statusUrl": location,
-        "management": client.create_http_management_payload(report.report_id),
-    }
+    # Never the Durable management URLs: in Azure they carry the extension's system key, which
+    # can terminate, purge, rewind or list every instance in the task hub. The report's own URL
+    # is the handle.
+    body = {"reportId": report.report_id, "status": report.status.value, "statusUrl": location}
     return json_response(body, 202, {"Location": location, "Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
@@ -113,10 +114,11 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
         )
     # Parse the whole file now, so a malformed one is refused with its line before anything is stored.
     recs = await asyncio.to_thread(parse_csv, data, default_category=default_category)
+    subscriptions = check_csv_subscriptions(r.subscription_id for r in recs)
     report = Report(
         report_id=report_service.new_report_id(),
         report_type=report_type,
-        subscription_ids=sorted({r.subscription_id for r in recs}),
+        subscription_ids=sorted(subscriptions),
         formats=list(formats),
         filters=ReportFilters(),
         customer=customer,
@@ -129,8 +131,9 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
 
 
 @bp.route(route="reports/{reportId}", methods=["GET"])
+@bp.durable_client_input(client_name="client")
 @handle_errors
-async def get_report(req: func.HttpRequest) -> func.HttpResponse:
+async def get_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     report_id = req.route_params.get("reportId", "")
     if not is_guid(report_id):
         return error_response(404, "not_found", "No report with that id", "reportId")
@@ -138,6 +141,16 @@ async def get_report(req: func.HttpRequest) -> func.HttpResponse:
     report = await asyncio.to_thread(store.get_report, report_id)
     if report is None:
         return error_response(404, "not_found", f"No report {report_id}", "reportId")
+    if not report.status.finished:
+        # The table alone cannot tell a report whose orchestration was terminated or crashed
+        # from one still running: ask the runtime, so every report ends. The instance id is the
+        # report id (checked above), never a value read back from storage.
+        state = await _orchestration_state(client, report_id)
+        if state is not None:
+            try:
+                report = await asyncio.to_thread(report_service.reconcile, store, report, state)
+            except Exception:  # the table's answer stands; the next poll tries again
+                log.exception("Could not reconcile report %s with its orchestration", report_id)
     if report.status.finished:
         return json_response(
             report_service.report_resource(report, base_url=base_url(req), key_query=key_query(req))
@@ -146,6 +159,19 @@ async def get_report(req: func.HttpRequest) -> func.HttpResponse:
     body = report_service.report_resource(report, base_url=base_url(req), progress_info=info)
     location = f"{base_url(req)}/api/reports/{report_id}{key_query(req)}"
     return json_response(body, 202, {"Location": location, "Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+async def _orchestration_state(
+    client: df.DurableOrchestrationClient, instance_id: str
+) -> report_service.OrchestrationState | None:
+    """The instance's runtime status; None when the runtime cannot say (the report is then
+    answered from the table alone, as if the question had not been asked)."""
+    try:
+        status = await asyncio.wait_for(client.get_status(instance_id), STATUS_TIMEOUT_SECONDS)
+        return report_service.OrchestrationState.from_client_status(status)
+    except Exception as exc:  # any failure here must not fail the poll
+        log.warning("Runtime status of %s unavailable: %s", instance_id, type(exc).__name__)
+        return None
 
 
 @bp.route(route="reports", methods=["GET"])

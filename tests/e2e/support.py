@@ -64,6 +64,33 @@ def secret_values(stack: Any) -> list[str]:
     return [v for v in values if v]
 
 
+# What a Durable management URL looks like, whoever hands it out: the public webhook path
+# (``/runtime/webhooks/durabletask/...``) and the extension's name in its query and routes.
+DURABLE_MARKERS = ("runtime/webhooks", "durabletask")
+
+
+def host_keys(stack: Any, caller_key: str) -> list[str]:
+    """The host's keys a caller must never be handed: the system key the Durable extension puts
+    in its management URLs (read from the client binding, exactly as the SDK gets it) and any
+    master or host key the host has. The caller's own function key is left out: it comes back
+    in ``Location`` because the caller sent it. (On a host where one key plays every role, the
+    markers above are what catch a management URL.)"""
+    binding = json.loads(stack.host.client_binding())
+    keys = set(parse_qs(binding.get("requiredQueryStringParameters", "")).get("code", []))
+    for name in ("system_key", "master_key", "host_key"):
+        value = getattr(stack.host, name, None)
+        if isinstance(value, str):
+            keys.add(value)
+    return sorted(k for k in keys if k and k != caller_key)
+
+
+def find_durable_handles(text: str, keys: list[str]) -> list[str]:
+    """Durable management URLs or host keys in an answer (body and headers)."""
+    lowered = text.lower()
+    found = [m for m in DURABLE_MARKERS if m in lowered]
+    return found + [k[:4] + "..." for k in keys if k in text]
+
+
 def find_secrets(text: str | bytes, secrets: list[str]) -> list[str]:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
@@ -127,6 +154,9 @@ class ApiClient:
         self.seen.append(Seen(response.request.method or "", response.url, response.status_code, text))
         leaked = find_secrets(text + "\n" + headers, secret_values(self.stack))
         assert not leaked, f"{response.request.method} {response.url} answered with {leaked}"
+        if self.base in response.url:  # the app's answers (a SAS download is Azurite's)
+            handles = find_durable_handles(text + "\n" + headers, host_keys(self.stack, self.key))
+            assert not handles, f"{response.request.method} {response.url} answered with {handles}"
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.call("GET", path, **kwargs)

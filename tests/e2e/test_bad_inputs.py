@@ -47,6 +47,14 @@ CSV_BAD_SUBSCRIPTION = to_csv(
 )
 CSV_PARAMS = {"reportType": "detailed", "formats": "html,pdf"}
 
+
+def csv_naming(n: int) -> bytes:
+    """A valid export whose rows name ``n`` distinct subscriptions."""
+    return to_csv(
+        HEADER_2025, [row("Security", "High", "Enable MFA", sub, "", "Prod") for sub in many_ids(n)]
+    )
+
+
 CASES: dict[str, Case] = {
     "malformed_json": Case("/api/reports", 400, "body", raw=b'{"subscriptionIds": ["', code="invalid_json"),
     "json_array_body": Case("/api/reports", 400, "body", json_body=[report()]),
@@ -112,6 +120,14 @@ CASES: dict[str, Case] = {
         raw=CSV_BAD_SUBSCRIPTION,
         params=CSV_PARAMS,
         message=r"(?i)\bline 3\b.*not-a-guid",
+    ),
+    # More subscriptions than a report may cover (MAX_SUBSCRIPTIONS): refused before anything
+    # is stored, as the same list would be in a JSON body.
+    "csv_501_subscriptions": Case(
+        "/api/reports/csv", 400, "Subscription ID", raw=csv_naming(501), params=CSV_PARAMS, message="501.*500"
+    ),
+    "csv_900_subscriptions": Case(
+        "/api/reports/csv", 400, "Subscription ID", raw=csv_naming(900), params=CSV_PARAMS, message="900.*500"
     ),
     "csv_header_only": Case("/api/reports/csv", 400, "file", raw=to_csv(HEADER_2025, []), params=CSV_PARAMS),
     "csv_empty_body": Case("/api/reports/csv", 400, "body", raw=b"", params=CSV_PARAMS),

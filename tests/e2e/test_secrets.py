@@ -1,7 +1,7 @@
 """Secrets never leave: the stand-in's client secrets (the Advisor app registration's, read from
 Key Vault at run time, and the app's own identity's), the storage account key and the bearer
 tokens issued never appear in an answer, in a report resource or file, or in the orchestration
-history (through the durable management URL and as stored in the task hub's tables)."""
+history (through the host's Durable API and as stored in the task hub's tables)."""
 
 from __future__ import annotations
 
