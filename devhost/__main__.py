@@ -3,7 +3,7 @@
 Starts Azurite on its usual ports (or reuses one already listening there), with its data in
 ``.devhost/azurite`` so a restart resumes in-flight reports; the HTTPS Azure stand-in serving a
 tenant file (the bundled sample unless ``--tenant``); and the Functions host on port 7071.
-Prints the URLs and the function key, then serves until Ctrl+C or SIGTERM.
+Prints the URLs and the keys, then serves until Ctrl+C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -25,8 +25,13 @@ def main(argv: list[str] | None = None) -> int:
         "--tenant", default=None, help="tenant JSON for the Azure stand-in (the bundled sample)"
     )
     parser.add_argument("--data", default=str(ROOT / ".devhost" / "azurite"), help="Azurite's data folder")
-    parser.add_argument("--key", default=None, help="function key (default: $DEVHOST_FUNCTION_KEY or random)")
-    parser.add_argument("--workers", type=int, default=2, help="activity worker processes (2)")
+    parser.add_argument("--key", default=None, help="host key (default: $DEVHOST_HOST_KEY or random)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="activity threads (the Python worker's default)"
+    )
+    parser.add_argument(
+        "--processes", action="store_true", help="activities in worker processes instead of threads"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -36,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.data).mkdir(parents=True, exist_ok=True)
     stack = DevStack(
         tenant=args.tenant, port=args.port, azurite_location=args.data, azurite_ports=(10000, 10001, 10002),
-        function_key=args.key, activity_workers=args.workers,
+        host_key=args.key, activity_workers=args.workers, use_processes=args.processes,
     )  # fmt: skip
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -48,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 Advisor Reports is running.
   API:            {stack.url}/api/reports?code={stack.key}
   health:         {stack.url}/api/health
-  function key:   {stack.key}
+  host key:       {stack.key}
+  master key:     {stack.master_key} (admin API and Durable webhooks; keep it to yourself)
   Azure stand-in: {stack.standin.url} (subscriptions: {subs})
   storage:        Azurite on 127.0.0.1:10000-10002, data in {args.data}
 Try:
