@@ -4,10 +4,15 @@ Each instance has an inbox of new history events (ExecutionStarted, TaskComplete
 TimerFired, EventRaised...). One dispatcher thread takes an instance whose inbox is ready,
 runs one *episode* with everything in it - OrchestratorStarted, the new events, the scheduling
 events the replay decides on, OrchestratorCompleted - by calling the orchestrator's registered
-``handle`` (the SDK's own replay) with the whole history, and carries out the result: new
-activities go to the worker pool, timers to the scheduler, sub-orchestrations start as child
-instances. Every episode replays the whole history (~30-45 us per event), so while an instance
-still has activities running its inbox waits after the first new event - twice as long as the
+``handle`` (the SDK's own replay) with the whole history, replays the actions it returns as
+the Durable extension does (``shim``: that decides the scheduling events and can fail the
+instance as non-deterministic), and carries out the result: new activities go to the activity
+pool, timers to the scheduler, sub-orchestrations start as child instances. As in DTFx, an
+instance completes (or fails with the orchestrator's error) only once the replay of its
+actions has finished and none of its tasks is still open.
+
+Every episode replays the whole history (~30-45 us per event), so while an instance still has
+activities running its inbox waits after the first new event - twice as long as the
 instance's previous episode took (at least ``batch_window``, at most ``MAX_BATCH_WAIT``) - and
 the results that arrive meanwhile are delivered in the same episode: replays then take at
 most about a third of the time, and a fan-out of N does not cost N replays.

@@ -153,6 +153,13 @@ class FunctionsHost:
         return self._ports[0] if self._ports else self._requested_port
 
     @property
+    def activity_pool_size(self) -> int:
+        """How many activity threads (or processes) run at once."""
+        if self._pool is None:
+            raise RuntimeError("the host is not started")
+        return self._pool.workers
+
+    @property
     def rpc_base_url(self) -> str:
         """Where the durable client's own calls go (loopback, no key), as ``rpcBaseUrl``."""
         if self._ports is None:

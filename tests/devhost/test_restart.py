@@ -2,7 +2,7 @@
 in-flight instance: replay from the stored history, activities scheduled but never completed
 run again, unfired timers are re-armed. Uses a persistent Azurite in a temporary folder and the
 ``python -m devhost.functions_host`` CLI as the host that gets killed (SIGKILL of its whole
-process group: host and activity workers die mid-activity, queued writes are lost)."""
+process group: the host and its activity threads die mid-activity, queued writes are lost)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,10 @@
 
 Laid out like the real app: blueprints for client routes, orchestrators and activities, and a
 ``DFApp`` (HTTP auth level FUNCTION) that registers them. Activities record every call as a
-JSON line in ``$DEVHOST_TOY_RECORD_DIR/<key>.log`` (appends are atomic across the worker
-processes), so tests can count attempts and check that no work was lost across a restart.
+JSON line in ``$DEVHOST_TOY_RECORD_DIR/<key>.log`` (appends are atomic across threads and
+worker processes), so tests can count attempts and check that no work was lost across a
+restart. ``race_retries``, ``race_children`` and ``all_with_straggler`` are the patterns the
+Durable extension's replay rules decide (test_extension_rules.py).
 """
 
 from __future__ import annotations
