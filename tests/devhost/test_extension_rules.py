@@ -127,7 +127,7 @@ def test_an_activity_after_a_failed_task_all_gets_a_retry_timers_result(toy: Toy
     numbers it at once, but the extension schedules it only after the straggler: the number
     goes to the straggler's retry timer, and the SDK reads that timer's firing as the activity's
     result (None). No error anywhere - the instance completes with the wrong value."""
-    job = {"key": key, "interval_ms": 200, "sleep": 0.8, "then_call": True}
+    job = {"key": key, "interval_ms": 200, "sleep": 1.2, "then_call": True}
     instance_id = toy.start_id("all_with_straggler", job)
     status = toy.wait(instance_id)
     assert status["runtimeStatus"] == "Completed"
