@@ -2,7 +2,9 @@
 
 1. Table writes: ours against a bare submit_transaction loop (N = 1,000 / 5,000 / 15,000).
 2. Rendering: HTML and PDF seconds and peak memory against reportlab directly (same N).
-3. End to end on devhost: 50 subscriptions x 300 recommendations, overhead, history size.
+3. End to end on devhost: 50 subscriptions x 300 recommendations, overhead, history size, with
+   activities in threads of one process as the Python worker runs them (``--processes`` adds
+   the same run with worker processes, for comparison).
 4. History size per subscription as subscriptions and recommendations per subscription grow.
 """
 
@@ -23,6 +25,8 @@ def main() -> int:
     table_bench.print_rows(table_bench.run())
     render_bench.print_rows(render_bench.run())
     e2e_bench.print_e2e(e2e_bench.end_to_end())
+    if "--processes" in sys.argv[1:]:
+        e2e_bench.print_e2e(e2e_bench.end_to_end(processes=True))
     e2e_bench.print_history(e2e_bench.history_series())
     print(f"\nmake bench took {time.perf_counter() - started:.0f} s")
     return 0

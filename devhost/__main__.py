@@ -2,7 +2,7 @@
 
 Starts its own Azurite, with its data in ``.devhost/azurite`` so a restart resumes in-flight
 reports; the HTTPS Azure stand-in serving a tenant file (the bundled sample unless ``--tenant``);
-and the Functions host on port 7071. Prints the URLs, the storage ports and the function key,
+and the Functions host on port 7071. Prints the URLs, the storage ports and the keys,
 then serves until Ctrl+C or SIGTERM.
 
 Azurite goes on its usual ports (10000-10002) only when they are free; when they are taken
@@ -69,8 +69,13 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         "--join-azurite", action="store_true",
         help="use the storage emulator already on --azurite-ports, with its data, instead of starting one",
     )  # fmt: skip
-    parser.add_argument("--key", default=None, help="function key (default: $DEVHOST_FUNCTION_KEY or random)")
-    parser.add_argument("--workers", type=int, default=2, help="activity worker processes (2)")
+    parser.add_argument("--key", default=None, help="host key (default: $DEVHOST_HOST_KEY or random)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="activity threads (the Python worker's default)"
+    )
+    parser.add_argument(
+        "--processes", action="store_true", help="activities in worker processes instead of threads"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if args.join_azurite and args.azurite_ports == AUTO:
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
         tenant=args.tenant, port=args.port, azurite_location=args.data,
         azurite_ports=None if args.azurite_ports == AUTO else args.azurite_ports,
         azurite_join=args.join_azurite,
-        function_key=args.key, activity_workers=args.workers,
+        host_key=args.key, activity_workers=args.workers, use_processes=args.processes,
     )  # fmt: skip
     if stop is None:
         stop = threading.Event()
@@ -124,7 +129,8 @@ def banner(stack: DevStack, args: argparse.Namespace) -> str:
 Advisor Reports is running.
   API:            {stack.url}/api/reports?code={stack.key}
   health:         {stack.url}/api/health
-  function key:   {stack.key}
+  host key:       {stack.key}
+  master key:     {stack.master_key} (admin API and Durable webhooks; keep it to yourself)
   Azure stand-in: {stack.standin.url} (subscriptions: {subs})
   storage:        {storage}
 Try:

@@ -3,7 +3,9 @@ host running ``function_app``, wired together through the app's own settings.
 
 Used by ``python -m devhost``, ``make demo``, the end-to-end tests and the benchmark. The app's
 settings are environment variables (as in Azure), so the stack sets them in ``os.environ``
-before the host starts its activity workers, and restores the previous values on ``stop()``.
+before the host starts, and restores the previous values on ``stop()``. ``DURABLE_TASK_HUB`` is
+one of them: host.json names the hub ``%DURABLE_TASK_HUB%``. Activities run in threads of this
+process, as the Python worker runs them; ``use_processes=True`` is the explicit alternative.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ class DevStack:
         azurite_ports: tuple[int, int, int] | None = None,
         azurite_join: bool = False,
         settings: dict[str, str] | None = None,
-        activity_workers: int = 2,
-        use_processes: bool = True,
-        function_key: str | None = None,
+        activity_workers: int | None = None,
+        use_processes: bool = False,
+        host_key: str | None = None,
         task_hub: str = "AdvisorReports",
         page_size: int = 100,
     ) -> None:
@@ -45,7 +47,7 @@ class DevStack:
         self._port = port
         self._workers = activity_workers
         self._use_processes = use_processes
-        self._key = function_key
+        self._key = host_key
         self._task_hub = task_hub
         self._saved_env: dict[str, str | None] = {}
         self.host: FunctionsHost | None = None
@@ -57,8 +59,15 @@ class DevStack:
 
     @property
     def key(self) -> str:
+        """The host key: what a caller of the app's function-level routes uses."""
         assert self.host is not None, "the stack is not started"
-        return self.host.function_key
+        return self.host.host_key
+
+    @property
+    def master_key(self) -> str:
+        """Opens everything, the Durable webhooks included (operators and tests only)."""
+        assert self.host is not None, "the stack is not started"
+        return self.host.master_key
 
     @property
     def storage_connection(self) -> str:
@@ -91,9 +100,11 @@ class DevStack:
         return self
 
     def _new_host(self) -> FunctionsHost:
+        # No task_hub: the host resolves host.json's "%DURABLE_TASK_HUB%" from the setting above,
+        # as the Durable extension does.
         return FunctionsHost(
             "function_app", storage_connection=self.azurite.connection_string, port=self._port,
-            task_hub=self._task_hub, function_key=self._key, activity_workers=self._workers,
+            host_key=self._key, activity_workers=self._workers,
             use_processes=self._use_processes, app_root=ROOT,
         )  # fmt: skip
 

@@ -5,9 +5,12 @@
 Like ``func start``, it first loads the ``Values`` of ``local.settings.json`` (in ``--root``,
 or ``--settings PATH``) into the environment; variables already set win. The storage
 connection defaults to ``AzureWebJobsStorage`` (``UseDevelopmentStorage=true`` means Azurite
-on its default ports) and the task hub to ``DURABLE_TASK_HUB``. It serves until interrupted
-(Ctrl+C or SIGTERM); when ready it prints ``Functions host ready: <url>``, so a parent process
-can wait for that line.
+on its default ports). The task hub is what host.json's ``extensions.durableTask.hubName`` says,
+``%SETTING%`` resolved from the settings; like the Durable extension, the host does not start
+when that fails (``--task-hub`` overrides it: a devhost-only convenience). Activities run in
+threads of this process, as the Python worker runs them (``--processes`` for worker processes).
+It serves until interrupted (Ctrl+C or SIGTERM); when ready it prints ``Functions host ready:
+<url>``, so a parent process can wait for that line.
 """
 
 from __future__ import annotations
@@ -51,13 +54,23 @@ def main(argv: list[str] | None = None) -> int:
         "--settings", default=None, help="a local.settings.json (default: ROOT/local.settings.json)"
     )
     parser.add_argument(
-        "--task-hub", default=None, help="task hub name (default: $DURABLE_TASK_HUB or DevHostHub)"
+        "--task-hub",
+        default=None,
+        help="override host.json's hubName (devhost only; default: host.json, %%SETTING%% resolved)",
+    )
+    parser.add_argument("--key", default=None, help="host key (default: $DEVHOST_HOST_KEY or random)")
+    parser.add_argument(
+        "--master-key", default=None, help="master key (default: $DEVHOST_MASTER_KEY or random)"
     )
     parser.add_argument(
-        "--key", default=None, help="function/master key (default: $DEVHOST_FUNCTION_KEY or random)"
+        "--workers",
+        type=int,
+        default=None,
+        help="activity threads (default: $PYTHON_THREADPOOL_THREAD_COUNT or the worker's default)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="activity workers (2)")
-    parser.add_argument("--threads", action="store_true", help="run activities in threads, not processes")
+    parser.add_argument(
+        "--processes", action="store_true", help="run activities in worker processes, not threads"
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -76,19 +89,25 @@ def main(argv: list[str] | None = None) -> int:
         args.app,
         storage_connection=storage,
         port=args.port,
-        task_hub=args.task_hub or os.environ.get("DURABLE_TASK_HUB") or "DevHostHub",
-        function_key=args.key,
+        task_hub=args.task_hub,
+        host_key=args.key,
+        master_key=args.master_key,
         activity_workers=args.workers,
-        use_processes=not args.threads,
+        use_processes=args.processes,
         app_root=args.root,
     )
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
-    host.start()
+    try:
+        host.start()
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
     print(f"Functions host ready: {host.url}", flush=True)
-    if args.key is None and not os.environ.get("DEVHOST_FUNCTION_KEY"):
-        print(f"Function key (generated): {host.function_key}", flush=True)
+    print(f"Task hub: {host.task_hub}", flush=True)
+    print(f"Host key: {host.host_key}", flush=True)
+    print(f"Master key: {host.master_key}", flush=True)
     try:
         stopping.wait()
     finally:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import worker_index
+from .host_config import HostConfigError, read_host_json
 from .routes import RouteTemplate, compile_route, precedence_key
 
 _SETTING = re.compile(r"%([^%]+)%")
@@ -98,6 +99,7 @@ class LoadedApp:
     root: Path
     functions: dict[str, FunctionInfo]
     route_prefix: str
+    host_json: dict[str, Any] = field(default_factory=dict)
 
     @property
     def http_functions(self) -> list[FunctionInfo]:
@@ -130,17 +132,9 @@ def _parameters(func: Callable[..., Any]) -> list[str]:
         return []
 
 
-def _route_prefix(root: Path) -> str:
-    host_json = root / "host.json"
-    if host_json.exists():
-        try:
-            config = json.loads(host_json.read_text(encoding="utf-8"))
-            prefix = config.get("extensions", {}).get("http", {}).get("routePrefix")
-            if prefix is not None:
-                return str(prefix).strip("/")
-        except ValueError:
-            pass
-    return "api"
+def _route_prefix(config: dict[str, Any]) -> str:
+    prefix = (config.get("extensions") or {}).get("http", {}).get("routePrefix")
+    return "api" if prefix is None else str(prefix).strip("/")
 
 
 def index_function(fn: Any) -> FunctionInfo:
@@ -198,6 +192,9 @@ def load_app(module_name: str, *, app_attr: str = "app", root: str | Path | None
             raise AppLoadError(f"two functions are named {info.name!r}")
         functions[info.name] = info
     module_file = getattr(module, "__file__", None)
-    prefix_root = Path(module_file).resolve().parent if module_file else root_path
-    prefix = _route_prefix(prefix_root) if (prefix_root / "host.json").exists() else _route_prefix(root_path)
-    return LoadedApp(module_name, module, app, root_path, functions, prefix)
+    folders = [Path(module_file).resolve().parent] if module_file else []
+    try:
+        config = read_host_json(*folders, root_path)
+    except HostConfigError as exc:
+        raise AppLoadError(str(exc)) from exc
+    return LoadedApp(module_name, module, app, root_path, functions, _route_prefix(config), config)

@@ -7,11 +7,12 @@
 ``DurableApi.handle()`` serves the same routes twice, as the real host does: on the local RPC
 listener (``rpcBaseUrl``, loopback only, no key: what the SDK calls) and under
 ``/runtime/webhooks/durabletask/`` on the public port (the status and management URLs handed
-out to callers, which carry ``code=<key>``). Status codes follow the extension's
-``HttpApiHandler``: GET of an instance answers 202 + ``Location`` + ``Retry-After`` while it is
-Pending/Running/ContinuedAsNew (the devhost adds Suspended), 200 when Completed, Terminated or
-Failed - 500 for Failed only with ``returnInternalServerErrorOnFailure=true`` - and 404 for an
-unknown instance.
+out to callers, which carry ``code=<the durabletask_extension system key>``, as the
+extension's ``HttpApiHandler`` builds them; the host admits only that key or the master key).
+Status codes follow the extension's ``HttpApiHandler``: GET of an instance answers 202 +
+``Location`` + ``Retry-After`` while it is Pending/Running/ContinuedAsNew (the devhost adds
+Suspended), 200 when Completed, Terminated or Failed - 500 for Failed only with
+``returnInternalServerErrorOnFailure=true`` - and 404 for an unknown instance.
 """
 
 from __future__ import annotations

@@ -4,10 +4,15 @@ Each instance has an inbox of new history events (ExecutionStarted, TaskComplete
 TimerFired, EventRaised...). One dispatcher thread takes an instance whose inbox is ready,
 runs one *episode* with everything in it - OrchestratorStarted, the new events, the scheduling
 events the replay decides on, OrchestratorCompleted - by calling the orchestrator's registered
-``handle`` (the SDK's own replay) with the whole history, and carries out the result: new
-activities go to the worker pool, timers to the scheduler, sub-orchestrations start as child
-instances. Every episode replays the whole history (~30-45 us per event), so while an instance
-still has activities running its inbox waits after the first new event - twice as long as the
+``handle`` (the SDK's own replay) with the whole history, replays the actions it returns as
+the Durable extension does (``shim``: that decides the scheduling events and can fail the
+instance as non-deterministic), and carries out the result: new activities go to the activity
+pool, timers to the scheduler, sub-orchestrations start as child instances. As in DTFx, an
+instance completes (or fails with the orchestrator's error) only once the replay of its
+actions has finished and none of its tasks is still open.
+
+Every episode replays the whole history (~30-45 us per event), so while an instance still has
+activities running its inbox waits after the first new event - twice as long as the
 instance's previous episode took (at least ``batch_window``, at most ``MAX_BATCH_WAIT``) - and
 the results that arrive meanwhile are delivered in the same episode: replays then take at
 most about a third of the time, and a fan-out of N does not cost N replays.
@@ -38,7 +43,15 @@ from azure.functions._durable_functions import OrchestrationContext
 from . import history as h
 from .activities import ActivityPool, Outcome
 from .app_loader import LoadedApp
-from .shim import Leaf, Shim, ShimError, ShimResult, scheduling_event, top_level_actions
+from .shim import (
+    Leaf,
+    NonDeterministicError,
+    Shim,
+    ShimError,
+    ShimResult,
+    scheduling_event,
+    top_level_actions,
+)
 from .store import Store
 from .timers import Scheduler, TimerHandle
 
@@ -461,21 +474,32 @@ class Engine:
         self.stats["episodes"] += 1
         custom = state.get("customStatus")
         inst.custom_status = json.dumps(custom) if custom is not None else inst.custom_status
-        if state.get("error"):
-            self._fail(inst, episode, f"Orchestrator function '{inst.name}' failed: {state['error']}", keys)
-            return
         try:
             if inst.custom_status is not None and len(inst.custom_status) > CUSTOM_STATUS_CAP:
                 raise ShimError(
                     f"the custom status is {len(inst.custom_status):,} characters of JSON; "
                     f"it must not exceed {CUSTOM_STATUS_CAP:,}"
                 )
-            result = Shim(inst.instance_id, top_level_actions(state)).run(inst.history + episode)
+            shim = Shim(inst.instance_id, top_level_actions(state), execution_id=inst.execution_id)
+            result = shim.run(inst.history + episode)
             self._check_leaves(result)
+        except NonDeterministicError as exc:
+            # DTFx's TaskOrchestrationExecutor fails the instance at once with the exception's message.
+            self._fail(inst, episode, str(exc), keys, error_type="NonDeterministicOrchestrationException")
+            return
         except ShimError as exc:
             self._fail(inst, episode, f"Orchestrator function '{inst.name}' failed: {exc}", keys)
             return
-        if state.get("isDone"):
+        # The extension's shim sets the output (or raises the SDK's error) only once its replay of
+        # the actions has finished, and DTFx completes an instance only when no task is still
+        # open (TaskOrchestrationExecutor: "if (!this.context.HasOpenTasks)"): until then the
+        # instance keeps running, whatever the SDK decided.
+        ending = bool(state.get("error")) or bool(state.get("isDone"))
+        if ending and result.finished and not result.open_leaves:
+            if state.get("error"):
+                message = f"Orchestrator function '{inst.name}' failed: {state['error']}"
+                self._fail(inst, episode, message, keys)
+                return
             if result.continued:
                 self._continue_as_new(inst, episode, result, keys)
                 return
@@ -496,6 +520,14 @@ class Engine:
         if inst.status == "Pending":
             inst.status = "Running"
             log.info("Orchestration %s (%s) started", inst.name, inst.instance_id)
+        if ending:
+            log.debug(
+                "%s (%s): the orchestrator returned; waiting for %d open tasks%s",
+                inst.name,
+                inst.instance_id,
+                len(result.open_leaves),
+                "" if result.finished else " and the replay of its actions",
+            )
         self._commit(inst, episode, keys)
         self._carry_out(inst, result)
         inst.episode_seconds = time.perf_counter() - started
@@ -645,8 +677,16 @@ class Engine:
         if inst.parent:
             self._notify_parent(inst)
 
-    def _fail(self, inst: Instance, episode: list[h.Event], message: str, keys: list[str]) -> None:
-        failure = {"ErrorType": "OrchestrationFailureException", "ErrorMessage": message}
+    def _fail(
+        self,
+        inst: Instance,
+        episode: list[h.Event],
+        message: str,
+        keys: list[str],
+        *,
+        error_type: str = "OrchestrationFailureException",
+    ) -> None:
+        failure = {"ErrorType": error_type, "ErrorMessage": message}
         self._finish(inst, episode, "Failed", json.dumps(message), failure, keys)
 
     def _drop_work(self, inst: Instance) -> None:
@@ -662,9 +702,12 @@ class Engine:
     ) -> None:
         """Start a new execution with a new input and an empty history. One instance-row write
         (HistoryCount 0) is the whole switch, so a crash leaves either execution, never half.
-        Events raised but never waited for are carried over, keeping their inbox rows."""
+        Events that reached the replay after the continue-as-new are carried over, keeping their
+        inbox rows (DTFx ``AddEventToNextIteration``); events that had been buffered before it are
+        dropped, as the extension's ``ContinueAsNew(input)`` does (``preserveUnprocessedEvents``
+        is false for out-of-process apps)."""
         new_input = json.dumps(result.continue_as_new) if result.continue_as_new is not None else None
-        carried = [dict(e, IsPlayed=False) for e in result.unconsumed_events]
+        carried = [dict(e, IsPlayed=False) for e in result.carried_events]
         carried_keys = [e["DevHostEventKey"] for e in carried if e.get("DevHostEventKey")]
         with self._cond:
             self._drop_work(inst)
@@ -687,17 +730,14 @@ class Engine:
         with self._cond:
             if inst.status in TERMINAL or self._stopping:
                 return
-            for timer_id in result.cancelled_timers:
-                handle = inst.timers.pop(timer_id, None)
-                if handle:
-                    handle.cancel()
             for leaf in result.new_leaves:
                 if leaf.kind == "activity":
                     self._schedule_activity(inst, leaf.id, leaf.name, leaf.input)
                 elif leaf.kind == "timer":
-                    if not leaf.cancelled:
-                        assert leaf.fire_at is not None
-                        self._arm_timer(inst, leaf.id, leaf.fire_at)
+                    # A cancelled timer is armed too: DTFx keeps its action, so the timer message
+                    # is sent and fires later (TimerFired then finds no open task and is ignored).
+                    assert leaf.fire_at is not None
+                    self._arm_timer(inst, leaf.id, leaf.fire_at)
                 else:
                     self._start_child(inst, leaf)
 

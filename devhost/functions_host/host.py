@@ -6,9 +6,21 @@ their schedule or on ``POST /admin/functions/{name}``, and runs orchestrations (
 with activities in a worker pool, state in Azurite tables, and the Durable HTTP API
 (``durable_api``) on a loopback RPC port for the SDK's client plus the public webhook URLs.
 
-Auth: ``anonymous`` routes are open; ``function`` and ``admin`` routes, the admin API and the
-public Durable webhooks need the host key as ``?code=`` or an ``x-functions-key`` header
-(one key plays the function, master and durabletask_extension system key roles).
+Keys by role, as the real host has them (azure-functions-host, WebJobs.Script.WebHost/Security:
+``AuthorizationOptionsExtensions``, ``AuthUtility.PrincipalHasAuthLevelClaim``), each given as
+``?code=`` or an ``x-functions-key`` header:
+
+- a function key (``function_keys[name]``, the function's "default" key) opens that function;
+- the host key (``host_key``, the "default" host key) opens every ``function``-level route;
+- the master key (``master_key``) opens everything: ``admin``-level routes, ``/admin/...`` and
+  the extension webhooks;
+- the system key ``durabletask_extension`` (``system_key``) opens the Durable webhooks
+  (``/runtime/webhooks/durabletask/...``) and nothing else; the management URLs the durable
+  client hands out (``create_check_status_response``...) carry it, as in Azure. A function or
+  host key on a webhook URL is refused with 401.
+
+The task hub comes from host.json ``extensions.durableTask.hubName`` (``%SETTING%`` resolved
+from the app settings, see ``host_config``); the host refuses to start when the extension would.
 """
 
 from __future__ import annotations
@@ -37,6 +49,13 @@ from .activities import ActivityPool
 from .app_loader import FunctionInfo, LoadedApp, load_app
 from .durable_api import RPC_PATH, WEBHOOK_PATH, DurableApi, Response, client_binding
 from .engine import Engine
+from .host_config import (
+    HostConfigError,
+    check_hub_name,
+    function_timeout,
+    max_concurrent_activities,
+    resolve_hub_name,
+)
 from .http_server import HttpListener
 from .invoker import Context, UnsupportedBinding, build_kwargs, call, close_client_session, run_coroutine
 from .store import Store
@@ -44,7 +63,11 @@ from .timers import CronSchedule, Scheduler, TimerHandle
 
 log = logging.getLogger("devhost.functions_host")
 
-_TASK_HUB = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+SYSTEM_KEY_NAME = "durabletask_extension"  # DefaultScriptWebHookProvider.GetKeyName("durabletask")
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(32)
 
 
 def _ms(started: float) -> str:
@@ -65,32 +88,39 @@ class FunctionsHost:
         *,
         storage_connection: str,
         port: int = 7071,
-        task_hub: str = "DevHostHub",
-        function_key: str | None = None,
-        activity_workers: int = 2,
-        use_processes: bool = True,
+        task_hub: str | None = None,
+        host_key: str | None = None,
+        master_key: str | None = None,
+        system_key: str | None = None,
+        activity_workers: int | None = None,
+        use_processes: bool = False,
         host: str = "127.0.0.1",
         app_root: str | Path | None = None,
         status_retry_after: int = 5,
         orchestrator_timeout: float = 60.0,
+        function_timeout: float | None = None,
         batch_window: float = 0.01,
         payload_cap: int = 150_000,
         enable_timer_schedules: bool = True,
     ) -> None:
-        if not _TASK_HUB.match(task_hub):
-            raise ValueError("task_hub must start with a letter and have 3-45 letters and digits")
+        if task_hub is not None:  # a devhost-only override (tests isolate themselves with it)
+            check_hub_name(task_hub, why=" (the task_hub passed to FunctionsHost)")
         self.app_module = app_module
         self.storage_connection = storage_connection
-        self.task_hub = task_hub
-        self.function_key = (
-            function_key or os.environ.get("DEVHOST_FUNCTION_KEY") or secrets.token_urlsafe(32)
-        )
+        self._task_hub_override = task_hub
+        self.task_hub = task_hub or ""
+        self.host_key = host_key or os.environ.get("DEVHOST_HOST_KEY") or _new_key()
+        self.master_key = master_key or os.environ.get("DEVHOST_MASTER_KEY") or _new_key()
+        self.system_key = system_key or _new_key()
+        self.function_keys: dict[str, str] = {}
         self.activity_workers = activity_workers
         self.use_processes = use_processes
         self.bind_host = host
         self.app_root = Path(app_root or os.getcwd()).resolve()
         self.status_retry_after = status_retry_after
         self.orchestrator_timeout = orchestrator_timeout
+        self._function_timeout_override = function_timeout
+        self.function_timeout: float | None = function_timeout
         self.batch_window = batch_window
         self.payload_cap = payload_cap
         self.enable_timer_schedules = enable_timer_schedules
@@ -123,6 +153,13 @@ class FunctionsHost:
         return self._ports[0] if self._ports else self._requested_port
 
     @property
+    def activity_pool_size(self) -> int:
+        """How many activity threads (or processes) run at once."""
+        if self._pool is None:
+            raise RuntimeError("the host is not started")
+        return self._pool.workers
+
+    @property
     def rpc_base_url(self) -> str:
         """Where the durable client's own calls go (loopback, no key), as ``rpcBaseUrl``."""
         if self._ports is None:
@@ -137,15 +174,15 @@ class FunctionsHost:
             self._running = True
             self.stop(kill=True)
             raise
-        assert self.app is not None
+        assert self.app is not None and self._pool is not None
         log.info(
-            "Functions host for %s listening on %s (task hub %s, %d %s workers; started in %s). "
+            "Functions host for %s listening on %s (task hub %s, %d activity %s; started in %s). "
             "Functions: %s",
             self.app_module,
             self.url,
             self.task_hub,
-            self.activity_workers,
-            "process" if self.use_processes else "thread",
+            self._pool.workers,
+            "processes" if self.use_processes else "threads",
             _ms(started),
             ", ".join(sorted(self.app.functions)),
         )
@@ -153,7 +190,15 @@ class FunctionsHost:
 
     def _start(self) -> None:
         self.app = load_app(self.app_module, root=self.app_root)
+        try:
+            self.task_hub = self._task_hub_override or resolve_hub_name(self.app.host_json)
+            if self._function_timeout_override is None:
+                self.function_timeout = function_timeout(self.app.host_json)
+            max_concurrent = max_concurrent_activities(self.app.host_json)
+        except HostConfigError as exc:
+            raise RuntimeError(f"The Functions host cannot start: {exc}") from exc
         for info in self.app.functions.values():
+            self.function_keys.setdefault(info.name, _new_key())
             if info.error:
                 log.error("The '%s' function is in error: %s", info.name, info.error)
         try:  # bind first: a busy port should fail before anything else starts
@@ -174,6 +219,8 @@ class FunctionsHost:
             use_processes=self.use_processes,
             payload_cap=self.payload_cap,
             paths=[str(self.app_root), *sys.path],
+            function_timeout=self.function_timeout,
+            max_concurrent=max_concurrent,
         )
         self._pool.start()
         self.engine = Engine(
@@ -188,7 +235,7 @@ class FunctionsHost:
         self.durable = DurableApi(
             self.engine,
             task_hub=self.task_hub,
-            key=self.function_key,
+            key=self.system_key,
             status_retry_after=self.status_retry_after,
         )
         self._running = True
@@ -239,7 +286,7 @@ class FunctionsHost:
 
     def client_binding(self) -> str:
         """The durable client binding JSON this host hands to ``durableClient`` parameters."""
-        return json.dumps(client_binding(self.url, self.rpc_base_url, self.task_hub, self.function_key))
+        return json.dumps(client_binding(self.url, self.rpc_base_url, self.task_hub, self.system_key))
 
     def client(self) -> Any:
         """A ``DurableOrchestrationClient`` for this host; drive its coroutines with ``run()``."""
@@ -271,11 +318,35 @@ class FunctionsHost:
             thread.join()
 
     # -- HTTP: public port ------------------------------------------------------------------
-    def _authorized(self, query: dict[str, str], headers: dict[str, str]) -> bool:
+    def key_role(self, query: dict[str, str], headers: dict[str, str]) -> str | None:
+        """Which key a request carries: ``master``, ``host``, ``system:<name>``,
+        ``function:<name>`` or None."""
         given = query.get("code") or next(
             (v for k, v in headers.items() if k.lower() == "x-functions-key"), ""
         )
-        return bool(given) and hmac.compare_digest(given.encode(), self.function_key.encode())
+        if not given:
+            return None
+        candidates = [("master", self.master_key), ("host", self.host_key)]
+        candidates.append((f"system:{SYSTEM_KEY_NAME}", self.system_key))
+        candidates += [(f"function:{name}", key) for name, key in self.function_keys.items()]
+        found = None
+        for role, key in candidates:  # compare with every key, in constant time each
+            if hmac.compare_digest(given.encode(), key.encode()) and found is None:
+                found = role
+        return found
+
+    def _allowed(self, role: str | None, *, level: str, function: str | None = None) -> bool:
+        if level == "anonymous":
+            return True
+        if role is None:
+            return False
+        if role == "master":  # an Admin claim satisfies every level
+            return True
+        if level == "function":
+            return role == "host" or role == f"function:{function}"
+        if level == "system":
+            return role == f"system:{SYSTEM_KEY_NAME}"
+        return False  # admin: the master key only
 
     def _origin(self, headers: dict[str, str]) -> str:
         host = next((v for k, v in headers.items() if k.lower() == "host"), None)
@@ -289,7 +360,7 @@ class FunctionsHost:
         query = {k: v[0] for k, v in parse_qs(query_string, keep_blank_values=True).items()}
         assert self.app is not None and self.durable is not None
         if path == WEBHOOK_PATH or path.startswith(WEBHOOK_PATH + "/"):
-            if not self._authorized(query, headers):
+            if not self._allowed(self.key_role(query, headers), level="system"):
                 return Response(401)
             origin = self._origin(headers)
             lowered = {k.lower(): v for k, v in headers.items()}
@@ -336,7 +407,7 @@ class FunctionsHost:
         if match is None:
             return Response(404)
         info, params = match
-        if info.auth_level != "anonymous" and not self._authorized(query, headers):
+        if not self._allowed(self.key_role(query, headers), level=info.auth_level, function=info.name):
             log.info(
                 "HTTP %s /%s/%s -> %s: 401 (no valid key)", method, self.app.route_prefix, relative, info.name
             )
@@ -396,7 +467,7 @@ class FunctionsHost:
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
     ) -> Response:
         assert self.app is not None
-        if not self._authorized(query, headers):
+        if not self._allowed(self.key_role(query, headers), level="admin"):
             return Response(401)
         if path == "/admin/host/status" and method == "GET":
             return Response.json(

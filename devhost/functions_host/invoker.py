@@ -86,6 +86,11 @@ def run_coroutine(coro: Coroutine[Any, Any, Any], timeout: float | None = None) 
     return future.result(timeout)
 
 
+def submit_coroutine(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Schedule ``coro`` on the worker loop; return a ``concurrent.futures.Future``."""
+    return asyncio.run_coroutine_threadsafe(coro, _LoopThread.loop())
+
+
 def close_client_session() -> None:
     """Close the SDK's process-wide aiohttp session (it is re-created on the next use)."""
     loop = _LoopThread._loop

@@ -1,28 +1,47 @@
-"""Host-side replay of an orchestrator's actions against its history.
+"""Host-side replay of an orchestrator's actions against its history, as the Durable extension
+does it - not as the Python SDK imagines it.
 
-This mirrors what the Durable extension does with the state an out-of-process orchestrator
-returns (``OutOfProcOrchestrationShim.ProcessAsyncActionsV2`` replayed by DTFx): the
-top-level actions are awaited one after the other; ``WhenAll``/``WhenAny`` issue all their
-children at once; every activity, timer and sub-orchestration takes the next sequence number
-when it is issued; a ``-WithRetry`` call schedules the task, and after each failure creates a
-retry timer (FireAt = the orchestration's current time + first retry interval, backoff 1) and,
-when that timer fires, schedules the task again or, once ``maxNumberOfAttempts`` is reached,
-fails. History events are processed in order, so every sequence number is handed out at the
-same point as the SDK's own replay (``RetryAbleTask`` in azure/durable_functions/models/Task.py)
-hands it out - which is what makes ``TaskScheduledId``/``TimerId`` match on both sides.
+The extension writes the history, not the SDK. Every episode the SDK returns the whole list of
+actions its orchestrator has yielded so far; the extension's ``OutOfProcOrchestrationShim``
+(Azure/azure-functions-durable-extension, src/WebJobs.Extensions.DurableTask/Listener/
+OutOfProcOrchestrationShim.cs) replays that list through the C# orchestration context while
+DurableTask.Core feeds it the history, event by event (``TaskOrchestrationExecutor``):
 
-Where the extension's C# shim and the Python SDK disagree, this follows the SDK, because the
-sequence numbers must match what the SDK expects: ``task_all`` fails as soon as one child fails
-(the C# shim's ``Task.WhenAll`` would wait for every child), a cancelled timer stays pending
-(the C# shim ends it at once on replay), several waiters for one event name are served last
-first, and an event raised before anyone waits for it stays buffered for later waiters.
+- ``ProcessAsyncActionsV2`` invokes the top-level actions one after the other, awaiting each
+  before the next is invoked; every activity, timer and sub-orchestration takes the next
+  sequence number when it is invoked.
+- A ``CreateTimer`` action with ``isCanceled`` is created (it takes its sequence number and its
+  TimerCreated is recorded) and cancelled on the spot: a ``WhenAny`` holding it completes at
+  once on replay and the next top-level action is invoked at that moment - possibly before
+  retry timers that the history already holds, whose sequence numbers it then takes
+  (DurableTask.Core ``TaskOrchestrationContext.CreateTimer`` registers the cancellation).
+- ``WhenAll`` is ``Task.WhenAll``: it completes when every child has completed, even after
+  one failed (the SDK's ``task_all`` fails fast). ``WhenAny`` is ``Task.WhenAny``.
+- ``-WithRetry`` calls are DurableTask.Core's ``RetryInterceptor``: after a failed attempt a
+  timer at the current orchestration time + the (backoff) interval, then the next attempt;
+  after the last failed attempt a "dummy" timer at the current time, which fires at once,
+  and only then the failure.
+- Several waiters for one event name are a stack (the last waiter gets the next event);
+  events raised while nobody waits are queued and taken first-in first-out.
+- A scheduling event in the history (TaskScheduled, TimerCreated,
+  SubOrchestrationInstanceCreated) must match the action that holds its sequence number in
+  this replay; otherwise DurableTask.Core throws ``NonDeterministicOrchestrationException``
+  and the instance fails. :class:`NonDeterministicError` carries DTFx's message.
+
+When the extension's numbering and the SDK's disagree (a timer cancelled after retries, a
+``task_all`` whose failure the orchestrator handles while a sibling still retries), the SDK
+matches results to the wrong tasks or the replay above fails: devhost shows what Azure would,
+because the history it writes is the extension's.
 
 The result says which scheduling events are new in this episode (to be appended to history
-and executed), which timers are cancelled, and whether the orchestrator continued as new.
+and executed), whether the top-level replay has finished (the C# orchestrator function
+returned), which tasks are still open (DTFx completes an instance only when none is), and
+whether the orchestrator continued as new.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +53,11 @@ from . import history as h
 
 
 class ShimError(Exception):
-    """The actions cannot be carried out: unsupported action or non-deterministic replay."""
+    """The actions cannot be carried out (an action the devhost does not support)."""
+
+
+class NonDeterministicError(ShimError):
+    """DTFx's ``NonDeterministicOrchestrationException``: the replay does not match the history."""
 
 
 _UNSUPPORTED = {
@@ -43,6 +66,16 @@ _UNSUPPORTED = {
     A.SIGNAL_ENTITY: "signal_entity (Durable Entities)",
     10: "signal_entity with a schedule (Durable Entities)",
 }
+
+# The DTFx orchestrator action type that holds a sequence number, by leaf kind.
+_DTFX_ACTION = {
+    "activity": "ScheduleTaskOrchestratorAction",
+    "timer": "CreateTimerOrchestratorAction",
+    "suborch": "CreateSubOrchestrationAction",
+}
+_CHANGED = "Was a change made to the orchestrator code after this instance had already started running?"
+# RetryOptions.MaxRetryInterval when the SDK sends none (azure-functions-durable-extension RetryOptions.cs).
+_DEFAULT_MAX_RETRY_INTERVAL = timedelta(days=6)
 
 
 class _Node:
@@ -68,7 +101,7 @@ class _Node:
 class Leaf(_Node):
     """An activity, a timer or a sub-orchestration: one sequence number, one scheduling event."""
 
-    __slots__ = ("kind", "id", "name", "input", "fire_at", "instance_id", "cancelled", "scheduled", "retry")
+    __slots__ = ("kind", "id", "name", "input", "fire_at", "instance_id", "cancelled", "scheduled")
 
     def __init__(
         self,
@@ -79,7 +112,6 @@ class Leaf(_Node):
         input_: str | None = None,
         fire_at: datetime | None = None,
         instance_id: str | None = None,
-        retry: bool = False,
     ) -> None:
         super().__init__()
         self.kind = kind
@@ -90,7 +122,6 @@ class Leaf(_Node):
         self.instance_id = instance_id
         self.cancelled = False
         self.scheduled = False
-        self.retry = retry
 
 
 class _EventWait(_Node):
@@ -102,32 +133,32 @@ class _EventWait(_Node):
 
 
 class _All(_Node):
-    """``task_all``: done when every child succeeded, or failed as soon as one child failed."""
+    """``Task.WhenAll``: done when every child is done; failed if any child failed."""
 
-    __slots__ = ("remaining",)
+    __slots__ = ("remaining", "any_failed")
 
     def __init__(self, children: list[_Node]) -> None:
         super().__init__()
         self.remaining = 0
+        self.any_failed = False
         for child in children:
             child.parent = self
-            if not child.done:
+            if child.done:
+                self.any_failed = self.any_failed or child.failed
+            else:
                 self.remaining += 1
-            elif child.failed:
-                self.done = self.failed = True
         if self.remaining == 0:
-            self.done = True
+            self.done, self.failed = True, self.any_failed
 
     def child_done(self, shim: Shim, child: _Node) -> None:
         self.remaining -= 1
-        if child.failed:
-            self.finish(shim, True)
-        elif self.remaining == 0:
-            self.finish(shim, False)
+        self.any_failed = self.any_failed or child.failed
+        if self.remaining == 0:
+            self.finish(shim, self.any_failed)
 
 
 class _Any(_Node):
-    """``task_any``: done when the first child is done (succeeded or failed)."""
+    """``Task.WhenAny``: done when the first child is done (succeeded, failed or cancelled)."""
 
     __slots__ = ()
 
@@ -143,60 +174,95 @@ class _Any(_Node):
 
 
 class _Retry(_Node):
+    """DurableTask.Core ``RetryInterceptor.Invoke`` (the extension's ``Call*WithRetryAsync``)."""
+
     __slots__ = (
         "kind",
         "name",
         "input",
         "instance_id",
-        "interval",
+        "first_interval",
+        "backoff",
+        "max_interval",
+        "retry_timeout",
         "max_attempts",
-        "attempts",
+        "retry_count",
+        "first_attempt",
         "current",
         "timer",
+        "last",
     )
 
-    def __init__(self, kind: str, action: dict[str, Any]) -> None:
+    def __init__(self, kind: str, action: dict[str, Any], now: datetime) -> None:
         super().__init__()
         options = action.get("retryOptions") or {}
         self.kind = kind
         self.name = action["functionName"]
         self.input = action.get("input")
         self.instance_id = action.get("instanceId")
-        self.interval = timedelta(milliseconds=int(options.get("firstRetryIntervalInMilliseconds", 1000)))
-        self.max_attempts = max(1, int(options.get("maxNumberOfAttempts", 1)))
-        self.attempts = 0
+        # The fields the extension's RetryOptionsConverter reads; the SDK 1.x sends the first two.
+        first_ms = int(options.get("firstRetryIntervalInMilliseconds", 1000))
+        self.first_interval = timedelta(milliseconds=first_ms)
+        self.backoff = float(options.get("backoffCoefficient", 1.0))
+        max_ms = options.get("maxRetryIntervalInMilliseconds")
+        self.max_interval = timedelta(milliseconds=int(max_ms)) if max_ms else _DEFAULT_MAX_RETRY_INTERVAL
+        timeout_ms = options.get("retryTimeoutInMilliseconds")
+        self.retry_timeout = timedelta(milliseconds=int(timeout_ms)) if timeout_ms else None
+        self.max_attempts = int(options.get("maxNumberOfAttempts", 1))
+        self.retry_count = 0
+        self.first_attempt = now
         self.current: Leaf | None = None
         self.timer: Leaf | None = None
+        self.last = False
 
     def start(self, shim: Shim) -> None:
-        self.attempts += 1
-        self.current = shim.alloc(self.kind, name=self.name, input_=self.input, instance_id=self.instance_id)
+        if self.retry_count >= self.max_attempts:  # no attempt at all (maxNumberOfAttempts <= 0)
+            self.finish(shim, False)
+            return
+        instance_id = self.instance_id
+        self.current = shim.alloc(self.kind, name=self.name, input_=self.input, instance_id=instance_id)
         self.current.parent = self
+
+    def _next_delay(self, shim: Shim) -> timedelta:
+        """``RetryInterceptor.ComputeNextDelay`` (every exception is handled: the SDK has no filter)."""
+        if self.retry_timeout is not None and shim.current_time >= self.first_attempt + self.retry_timeout:
+            return timedelta(0)
+        delay = self.first_interval * (self.backoff**self.retry_count)
+        return delay if delay < self.max_interval else self.max_interval
 
     def child_done(self, shim: Shim, child: _Node) -> None:
         if child is self.current:
             if not child.failed:
                 self.finish(shim, False)
                 return
-            # DTFx RetryInterceptor: a timer after every failed attempt, the last one included.
-            self.timer = shim.alloc("timer", fire_at=shim.current_time + self.interval, retry=True)
+            if self.retry_count + 1 == self.max_attempts:
+                # "Dummy timer for back-compat": fires at the current time, then the failure surfaces.
+                self.last = True
+                fire_at = shim.current_time
+            else:
+                delay = self._next_delay(shim)
+                if delay <= timedelta(0):
+                    self.finish(shim, True)
+                    return
+                fire_at = shim.current_time + delay
+            self.timer = shim.alloc("timer", fire_at=fire_at)
             self.timer.parent = self
         elif child is self.timer:
-            if self.attempts >= self.max_attempts:
+            if self.last:
                 self.finish(shim, True)
             else:
+                self.retry_count += 1
                 self.start(shim)
 
 
 @dataclass
 class ShimResult:
-    new_events: list[h.Event] = field(default_factory=list)
     new_leaves: list[Leaf] = field(default_factory=list)
-    cancelled_timers: set[int] = field(default_factory=set)
+    finished: bool = False
+    open_leaves: list[Leaf] = field(default_factory=list)
     continue_as_new: str | None = None
     continued: bool = False
-    unconsumed_events: list[h.Event] = field(default_factory=list)
-    open_leaves: list[Leaf] = field(default_factory=list)
+    carried_events: list[h.Event] = field(default_factory=list)
 
 
 def top_level_actions(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -213,18 +279,19 @@ def top_level_actions(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class Shim:
-    def __init__(self, instance_id: str, actions: list[dict[str, Any]]) -> None:
+    def __init__(self, instance_id: str, actions: list[dict[str, Any]], *, execution_id: str = "") -> None:
         self.instance_id = instance_id
+        self.execution_id = execution_id or instance_id
         self.actions = actions
         self.index = 0
         self.current: _Node | None = None
         self.started = False
+        self.finished = False
         self.seq = 0
         self.by_id: dict[int, Leaf] = {}
         self.allocated: list[Leaf] = []
         self.waiters: dict[str, list[_EventWait]] = {}
-        # name -> [last event raised while nobody waited, whether a waiter has taken it]
-        self.buffered: dict[str, list[Any]] = {}
+        self.buffered: dict[str, deque[h.Event]] = {}
         self.current_time = datetime.min
         self.result = ShimResult()
 
@@ -232,13 +299,15 @@ class Shim:
     def alloc(self, kind: str, **kwargs: Any) -> Leaf:
         leaf = Leaf(kind, self.seq, **kwargs)
         if kind == "suborch" and not leaf.instance_id:
-            leaf.instance_id = f"{self.instance_id}:{self.seq:04d}"
+            # DTFx CreateSubOrchestrationInstanceCore: "{ExecutionId}:{sequence number}".
+            leaf.instance_id = f"{self.execution_id}:{self.seq}"
         self.seq += 1
         self.by_id[leaf.id] = leaf
         self.allocated.append(leaf)
         return leaf
 
     def issue(self, action: dict[str, Any]) -> _Node:
+        """``InvokeAPIFromAction``."""
         kind = action.get("actionType")
         if kind == A.CALL_ACTIVITY:
             return self.alloc("activity", name=action["functionName"], input_=action.get("input"))
@@ -250,21 +319,24 @@ class Shim:
                 instance_id=action.get("instanceId"),
             )
         if kind in (A.CALL_ACTIVITY_WITH_RETRY, A.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
-            node = _Retry("activity" if kind == A.CALL_ACTIVITY_WITH_RETRY else "suborch", action)
+            node = _Retry(
+                "activity" if kind == A.CALL_ACTIVITY_WITH_RETRY else "suborch", action, self.current_time
+            )
             node.start(self)
             return node
         if kind == A.CREATE_TIMER:
             leaf = self.alloc("timer", fire_at=h.parse_iso(action["fireAt"]))
             if action.get("isCanceled"):
-                # Never armed; the task stays pending, as the SDK's cancelled TimerTask does.
+                # CreateTimer, then cts.Cancel() on the spot: the task ends (cancelled) now; the
+                # timer itself was still created, so its TimerCreated is recorded and it fires later.
                 leaf.cancelled = True
-                self.result.cancelled_timers.add(leaf.id)
+                leaf.done = True
             return leaf
         if kind == A.WAIT_FOR_EXTERNAL_EVENT:
             wait = _EventWait(action["externalEventName"])
-            buffered = self.buffered.get(wait.name)
-            if buffered is not None:
-                buffered[1] = True
+            queue = self.buffered.get(wait.name)
+            if queue:
+                queue.popleft()
                 wait.done = True
             else:
                 self.waiters.setdefault(wait.name, []).append(wait)
@@ -283,10 +355,11 @@ class Shim:
         raise ShimError(f"unknown action type {kind!r} is not supported by the devhost Functions host")
 
     def advance(self) -> None:
-        """Continue the top-level loop: await the next action once the current one is done."""
+        """``ProcessAsyncActionsV2``: await the current action; once done, invoke the next."""
         while self.current is None or self.current.done:
             if self.index >= len(self.actions):
                 self.current = None
+                self.finished = True
                 return
             action = self.actions[self.index]
             self.index += 1
@@ -296,32 +369,43 @@ class Shim:
     def _leaf(self, event: h.Event, key: str, kinds: tuple[str, ...]) -> Leaf | None:
         leaf = self.by_id.get(event.get(key))
         if leaf is None or leaf.kind not in kinds or leaf.done:
-            return None  # a completion for a task the orchestrator no longer waits on: ignored, like DTFx
+            return None  # a completion for a task nobody waits on: ignored, as DTFx does
         return leaf
 
     def _check_scheduled(self, event: h.Event) -> None:
+        """DTFx ``TaskOrchestrationContext.Handle*Event`` for the three scheduling events."""
         kind = {
             T.TASK_SCHEDULED: "activity",
             T.TIMER_CREATED: "timer",
             T.SUB_ORCHESTRATION_INSTANCE_CREATED: "suborch",
         }[event["EventType"]]
-        leaf = self.by_id.get(event["EventId"])
-        label = f"{h.type_name(event)} #{event['EventId']} {event.get('Name') or ''}".strip()
-        if leaf is None:
-            raise ShimError(
-                f"Non-deterministic orchestrator: history has {label}, but the orchestrator "
-                "code did not schedule it on replay"
-            )
-        if leaf.kind != kind or (kind != "timer" and leaf.name != event.get("Name")):
-            raise ShimError(
-                f"Non-deterministic orchestrator: history has {label}, but on replay sequence "
-                f"number {leaf.id} is {leaf.kind} {leaf.name}".rstrip()
-            )
+        seq = event["EventId"]
+        leaf = self.by_id.get(seq)
+        if leaf is not None and leaf.scheduled:
+            leaf = None  # DTFx removes a matched action from its map: a second event finds nothing
+        if (
+            leaf is None
+            or leaf.kind != kind
+            or (kind != "timer" and leaf.name.casefold() != str(event.get("Name") or "").casefold())
+        ):
+            raise NonDeterministicError(_non_deterministic(event, kind, seq, leaf))
         leaf.scheduled = True
         if kind == "suborch":
             leaf.instance_id = event.get("InstanceId") or leaf.instance_id
         if kind == "timer":
             leaf.fire_at = h.parse_iso(event["FireAt"])
+
+    def _raise_event(self, event: h.Event) -> None:
+        """``DurableOrchestrationContext.RaiseEvent``: the newest waiter first, else queue it."""
+        name = event.get("Name") or ""
+        if self.result.continued:
+            self.result.carried_events.append(event)  # DTFx carries it to the next execution
+            return
+        waiting = self.waiters.get(name)
+        if waiting:
+            waiting.pop().finish(self, False)
+        else:
+            self.buffered.setdefault(name, deque()).append(event)
 
     def run(self, history: list[h.Event]) -> ShimResult:
         for event in history:
@@ -346,20 +430,70 @@ class Shim:
                 if leaf:
                     leaf.finish(self, kind == T.SUB_ORCHESTRATION_INSTANCE_FAILED)
             elif kind == T.EVENT_RAISED:
-                waiting = self.waiters.get(event.get("Name"))
-                if waiting:
-                    waiting.pop().finish(self, False)
-                else:
-                    self.buffered[event.get("Name")] = [event, False]
+                self._raise_event(event)
             else:
                 continue
             if self.started:
                 self.advance()
         result = self.result
+        result.finished = self.finished
         result.new_leaves = [leaf for leaf in self.allocated if not leaf.scheduled]
         result.open_leaves = [leaf for leaf in self.allocated if not leaf.done]
-        result.unconsumed_events = [event for event, taken in self.buffered.values() if not taken]
         return result
+
+
+def _non_deterministic(event: h.Event, kind: str, seq: int, leaf: Leaf | None) -> str:
+    """DTFx's message (DurableTask.Core 2.17, TaskOrchestrationContext.cs), word for word."""
+    name = event.get("Name") or ""
+    if kind == "activity":
+        if leaf is None:
+            detail = (
+                f"A previous execution of this orchestration scheduled an activity task with sequence ID "
+                f"{seq} and name '{name}' (version ''), but the current replay execution hasn't (yet?) "
+                f"scheduled this task. {_CHANGED}"
+            )
+        elif leaf.kind != kind:
+            detail = (
+                f"A previous execution of this orchestration scheduled an activity task with sequence number "
+                f"{seq} named '{name}', but the current orchestration replay instead produced a "
+                f"{_DTFX_ACTION[leaf.kind]} action with this sequence number. {_CHANGED}"
+            )
+        else:
+            detail = (
+                f"A previous execution of this orchestration scheduled an activity task with sequence number "
+                f"{seq} named '{name}', but the current orchestration replay instead scheduled an activity "
+                f"task named '{leaf.name}' with this sequence number.  {_CHANGED}"
+            )
+    elif kind == "timer":
+        if leaf is None:
+            detail = (
+                f"A previous execution of this orchestration scheduled a timer task with sequence number "
+                f"{seq} but the current replay execution hasn't (yet?) scheduled this task. {_CHANGED}"
+            )
+        else:
+            detail = (
+                f"A previous execution of this orchestration scheduled a timer task with sequence number "
+                f"{seq} named but the current orchestration replay instead produced a "
+                f"{_DTFX_ACTION[leaf.kind]} action with this sequence number. {_CHANGED}"
+            )
+    else:
+        described = (
+            f"A previous execution of this orchestration scheduled a sub-orchestration task with sequence ID "
+            f"{seq} and name '{name}' (version '', instance ID '{event.get('InstanceId') or ''}'), but the "
+        )
+        if leaf is None:
+            detail = described + f"current replay execution hasn't (yet?) scheduled this task. {_CHANGED}"
+        elif leaf.kind != kind:
+            detail = (
+                described + f"current orchestration replay instead produced a {_DTFX_ACTION[leaf.kind]} "
+                f"action at this sequence number. {_CHANGED}"
+            )
+        else:
+            detail = (
+                described + f"current orchestration replay instead scheduled a sub-orchestration task with "
+                f"name {leaf.name} at this sequence number. {_CHANGED}"
+            )
+    return "Non-Deterministic workflow detected: " + detail
 
 
 def scheduling_event(leaf: Leaf, moment: datetime) -> h.Event:

@@ -4,8 +4,11 @@
   inside ``within(45)``, so an orchestration that never completes fails the test, not the suite.
 - ``devhost_azurite``: this package's own in-memory Azurite (skips locally, fails in CI when
   Azurite is missing).
-- ``toy_host``: one host for the session, running ``tests.devhost.toy_app`` with two worker
-  processes; ``toy``: a small HTTP client for it (key, start, status polling, records).
+- ``toy_host``: one host for the session, running ``tests.devhost.toy_app`` with its activities
+  in threads (the Python worker's way) and its own task hub (the devhost-only ``task_hub``
+  override keeps every host apart); ``toy``: a small HTTP client for it (keys, start, status
+  polling, records). ``KEY`` is the host key, ``SYSTEM_KEY`` the durabletask_extension system
+  key (the webhooks), ``MASTER_KEY`` the master key.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from tests.deadline import TestTimeout, within
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "toy-test-key"
+SYSTEM_KEY = "toy-system-key"
+MASTER_KEY = "toy-master-key"
 
 
 @pytest.fixture(autouse=True)
@@ -55,9 +60,9 @@ def toy_host(devhost_azurite: Azurite, record_dir: Path) -> Iterator[FunctionsHo
         storage_connection=devhost_azurite.connection_string,
         port=0,
         task_hub=f"Toy{uuid.uuid4().hex[:10]}",
-        function_key=KEY,
-        activity_workers=2,
-        use_processes=True,
+        host_key=KEY,
+        system_key=SYSTEM_KEY,
+        master_key=MASTER_KEY,
         app_root=ROOT,
         orchestrator_timeout=1.5,
     )
@@ -94,7 +99,7 @@ class ToyClient:
     def status(self, instance_id: str, **params: Any) -> requests.Response:
         return self.http.get(
             f"{self.url}/runtime/webhooks/durabletask/instances/{instance_id}",
-            params={"code": KEY, **params},
+            params={"code": SYSTEM_KEY, **params},
             timeout=30,
         )
 

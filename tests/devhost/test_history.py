@@ -61,9 +61,15 @@ def _context(instance_id: str, events: list[dict[str, Any]], input_json: str | N
 
 def _sdk_open_task_ids(
     name: str, instance_id: str, events: list[dict[str, Any]], input_json: str | None
-) -> set[int]:
+) -> set[int] | None:
+    """The sequence numbers the SDK's replay waits on; None once the orchestrator has returned
+    (the SDK then stops reading history, while the extension waits for the open tasks)."""
     context = DurableOrchestrationContext.from_json(_context(instance_id, events, input_json))
-    TaskOrchestrationExecutor().execute(context, context.histories, _handle(name).orchestrator_function)
+    state = TaskOrchestrationExecutor().execute(
+        context, context.histories, _handle(name).orchestrator_function
+    )
+    if json.loads(state)["isDone"]:
+        return None
     return {key for key, task in context.open_tasks.items() if isinstance(key, int) and task}
 
 
@@ -85,7 +91,9 @@ def test_kitchen_sink_history_matches_the_sdk_replay(
     assert output["squares"] == [0, 1, 4] and output["fast"] == 49 and output["child"] == ["Hello child!"]
     assert output["flaky"] == {"key": key, "attempts": 2}
     assert output["event"] == '{"n": 1}'
-    assert output["caught"] == f"permanently broken ({key}-once, attempt 1)"
+    assert output["caught"] == (
+        f"Activity function 'always_fails' failed:  RuntimeError: permanently broken ({key}-once, attempt 1)"
+    )
 
     events = toy_host.history(instance_id)
     input_json = toy_host.engine.get(instance_id).input
@@ -157,10 +165,66 @@ def test_retry_history_is_the_sequence_retryable_task_expects(
         ("TaskCompleted", 4),
     ]
     failed = next(e for e in events if e["EventType"] == 6)
-    assert failed["Reason"] == f"transient failure 1 of {key}"
-    assert failed["Details"].startswith("RuntimeError\n") and "in flaky" in failed["Details"]
+    # TaskActivityShim: "Activity function '{name}' failed: " + the message it cuts out of the
+    # host's RpcException text, which starts with a space: hence the two spaces.
+    assert (
+        failed["Reason"] == f"Activity function 'flaky' failed:  RuntimeError: transient failure 1 of {key}"
+    )
+    details = json.loads(failed["Details"])
+    assert details["$type"] == "System.Exception, System.Private.CoreLib"
+    assert details["Message"] == f" RuntimeError: transient failure 1 of {key}"
+    rpc = details["InnerException"]
+    assert rpc["ClassName"] == "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException"
+    assert rpc["Message"].startswith(
+        f"Result: Failure\nException: RuntimeError: transient failure 1 of {key}\nStack: "
+    )
+    assert "in flaky" in rpc["RemoteStackTrace"]
     created = next(e for e in events if e["EventType"] == 10)
     started = max(
         e["Timestamp"] for e in events[: events.index(created)] if e["EventType"] == T.ORCHESTRATOR_STARTED
     )
     assert (parse_iso(created["FireAt"]) - parse_iso(started)).total_seconds() == pytest.approx(0.1, abs=1e-3)
+
+
+def _assert_sdk_agrees(toy_host: FunctionsHost, name: str, instance_id: str) -> None:
+    """At every episode boundary the SDK's replay waits on exactly the tasks the host (in the
+    extension's order) has scheduled and not completed, and replaying it all ends done."""
+    events = toy_host.history(instance_id)
+    input_json = toy_host.engine.get(instance_id).input
+    ends = [i for i, e in enumerate(events) if e["EventType"] == T.ORCHESTRATOR_COMPLETED]
+    checked = 0
+    for end in ends[:-1]:
+        prefix = events[: end + 1]
+        waiting = _sdk_open_task_ids(name, instance_id, prefix, input_json)
+        if waiting is None:
+            break
+        assert waiting == _pending(prefix), end
+        checked += 1
+    assert checked >= 1
+    state = json.loads(_handle(name)(OrchestrationContext(_context(instance_id, events, input_json))))
+    assert state["isDone"] is True
+
+
+def test_sdk_agrees_with_the_extension_order_on_a_race_of_sub_orchestrations(
+    toy: ToyClient, toy_host: FunctionsHost, key: str
+) -> None:
+    job = {"key": key, "fail_times": [1, 0, 5], "interval_ms": 100, "attempts": 2, "timeout": 30}
+    instance_id = toy.start_id("race_children", job)
+    status = toy.wait(instance_id)
+    assert status["runtimeStatus"] == "Completed", status
+    _assert_sdk_agrees(toy_host, "race_children", instance_id)
+    for child in (e["InstanceId"] for e in toy_host.history(instance_id) if e["EventType"] == 7):
+        _assert_sdk_agrees(toy_host, "fetch_one", child)
+
+
+def test_sdk_agrees_with_the_extension_order_on_a_fan_out_with_retries(
+    toy: ToyClient, toy_host: FunctionsHost, key: str
+) -> None:
+    """Retries inside a task_all are fine as long as no timer is cancelled around them."""
+    instance_id = toy.start_id(
+        "race_retries",
+        {"key": key, "fail_times": [1, 0, 2], "interval_ms": 100, "attempts": 3, "timeout": 0.05},
+    )
+    status = toy.wait(instance_id)
+    assert status["output"] == {"outcome": "timeout"}  # the timer won: nothing was cancelled
+    _assert_sdk_agrees(toy_host, "race_retries", instance_id)

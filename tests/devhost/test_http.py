@@ -18,7 +18,7 @@ import requests
 
 from devhost.functions_host import FunctionsHost
 
-from .conftest import KEY, ROOT, ToyClient, read_records
+from .conftest import KEY, MASTER_KEY, ROOT, SYSTEM_KEY, ToyClient, read_records
 
 pytestmark = pytest.mark.azurite
 
@@ -40,8 +40,8 @@ def test_function_level_routes_need_the_key(toy: ToyClient) -> None:
     assert requests.post(start, headers={"x-functions-key": KEY}, json=["x"], timeout=10).status_code == 202
     assert requests.post(start, params={"code": KEY}, json=["x"], timeout=10).status_code == 202
     status_url = requests.post(start, params={"code": KEY}, json=["x"], timeout=10).headers["Location"]
-    assert "code=" in status_url
-    assert requests.get(status_url.replace(f"code={KEY}", "code=nope"), timeout=10).status_code == 401
+    assert f"code={SYSTEM_KEY}" in status_url  # the management URLs carry the system key, as in Azure
+    assert requests.get(status_url.replace(f"code={SYSTEM_KEY}", "code=nope"), timeout=10).status_code == 401
 
 
 def test_unknown_routes_methods_and_failing_triggers(toy: ToyClient) -> None:
@@ -123,11 +123,14 @@ def test_public_http_api_start_history_and_paging(toy: ToyClient) -> None:
     assert detail["historyEvents"][1]["FunctionName"] == "say_hello"
     assert detail["historyEvents"][1]["Result"] == "Hello api!"
     instances = f"{toy.url}/runtime/webhooks/durabletask/instances"
-    first = requests.get(instances, params={"code": KEY, "top": 2}, timeout=10)
+    first = requests.get(instances, params={"code": SYSTEM_KEY, "top": 2}, timeout=10)
     assert first.status_code == 200 and len(first.json()) == 2
     token = first.headers["x-ms-continuation-token"]
     second = requests.get(
-        instances, params={"code": KEY, "top": 2}, headers={"x-ms-continuation-token": token}, timeout=10
+        instances,
+        params={"code": SYSTEM_KEY, "top": 2},
+        headers={"x-ms-continuation-token": token},
+        timeout=10,
     )
     assert {i["instanceId"] for i in first.json()}.isdisjoint(i["instanceId"] for i in second.json())
     assert requests.get(instances, timeout=10).status_code == 401
@@ -176,16 +179,20 @@ def test_create_check_status_response_from_the_client(toy_host: FunctionsHost) -
     assert links["statusQueryGetUri"].startswith(
         f"{toy_host.url}/runtime/webhooks/durabletask/instances/{instance_id}"
     )
-    assert f"code={KEY}" in links["statusQueryGetUri"]
+    assert f"code={SYSTEM_KEY}" in links["statusQueryGetUri"]
     assert toy_host.run(client.get_status(instance_id)).instance_id == instance_id
 
 
 def test_admin_api_runs_timer_triggers(toy: ToyClient, toy_host: FunctionsHost) -> None:
     admin = f"{toy.url}/admin/functions/toy_timer"
     assert requests.post(admin, json={"input": ""}, timeout=10).status_code == 401
+    for not_admin in (KEY, SYSTEM_KEY):
+        assert requests.post(admin, params={"code": not_admin}, json={}, timeout=10).status_code == 401
     before = len(toy.records("toy_timer"))
     assert (
-        requests.post(admin, headers={"x-functions-key": KEY}, json={"input": ""}, timeout=10).status_code
+        requests.post(
+            admin, headers={"x-functions-key": MASTER_KEY}, json={"input": ""}, timeout=10
+        ).status_code
         == 202
     )
     deadline = time.monotonic() + 10
@@ -194,10 +201,12 @@ def test_admin_api_runs_timer_triggers(toy: ToyClient, toy_host: FunctionsHost) 
     fired = toy.records("toy_timer")[-1]
     assert fired["past_due"] is False
     assert toy.wait(fired["instance_id"])["output"] == ["Hello timer!"]
-    status = requests.get(f"{toy.url}/admin/host/status", params={"code": KEY}, timeout=10)
+    status = requests.get(f"{toy.url}/admin/host/status", params={"code": MASTER_KEY}, timeout=10)
     assert status.json()["state"] == "Running"
     assert (
-        requests.post(f"{toy.url}/admin/functions/missing", params={"code": KEY}, timeout=10).status_code
+        requests.post(
+            f"{toy.url}/admin/functions/missing", params={"code": MASTER_KEY}, timeout=10
+        ).status_code
         == 404
     )
 
@@ -230,8 +239,7 @@ def test_timer_trigger_fires_on_its_schedule(devhost_azurite, record_dir, monkey
         storage_connection=devhost_azurite.connection_string,
         port=0,
         task_hub=f"Cron{uuid.uuid4().hex[:8]}",
-        function_key=KEY,
-        use_processes=False,
+        host_key=KEY,
         app_root=ROOT,
     )
     host.start()
@@ -261,9 +269,47 @@ def test_instance_ids_with_reserved_characters(toy: ToyClient, toy_host: Functio
     # The SDK does not encode ids in its URLs ("a#b" would lose "#b"); encoded, the host refuses it.
     refused = requests.post(
         f"{toy.url}/runtime/webhooks/durabletask/orchestrators/hello_sequence/bad%23id",
-        params={"code": KEY},
+        params={"code": SYSTEM_KEY},
         json=None,
         timeout=10,
     )
     assert refused.status_code == 400
     assert "must not contain" in refused.json()["ExceptionMessage"]
+
+
+def test_keys_by_role(toy: ToyClient, toy_host: FunctionsHost) -> None:
+    """Function keys open their own function, the host key every function-level route, the
+    system key only the Durable webhooks, the master key everything (azure-functions-host
+    AuthorizationOptionsExtensions / AuthUtility)."""
+    start = f"{toy.url}/api/toy/start/hello_sequence"
+    start_key = toy_host.function_keys["start_toy"]
+    other_key = toy_host.function_keys["toy_status"]
+    assert start_key != other_key and KEY not in (start_key, other_key)
+
+    def code(url: str, key: str, method: str = "POST") -> int:
+        return requests.request(method, url, params={"code": key}, json=["k"], timeout=10).status_code
+
+    assert code(start, start_key) == 202  # its own function key
+    assert code(start, other_key) == 401  # another function's key
+    assert code(start, KEY) == 202  # the host key: any function
+    assert code(start, MASTER_KEY) == 202  # the master key: everything
+    assert code(start, SYSTEM_KEY) == 401  # the system key is for the webhooks only
+
+    instance_id = toy.start_id("hello_sequence", ["keys"])
+    webhook = f"{toy.url}/runtime/webhooks/durabletask/instances/{instance_id}"
+    assert code(webhook, start_key, "GET") == 401  # a function key on a webhook URL
+    assert code(webhook, KEY, "GET") == 401  # the host key neither
+    assert code(webhook, SYSTEM_KEY, "GET") in (200, 202)
+    assert code(webhook, MASTER_KEY, "GET") in (200, 202)
+    terminate = f"{webhook}/terminate"
+    assert code(terminate, KEY) == 401 and code(terminate, start_key) == 401
+
+    admin = f"{toy.url}/admin/host/status"
+    assert [code(admin, k, "GET") for k in (start_key, KEY, SYSTEM_KEY, MASTER_KEY)] == [401, 401, 401, 200]
+
+    # The client's management URLs carry the system key, not a function or host key.
+    links = toy_host.client().create_http_management_payload(instance_id)
+    assert f"code={SYSTEM_KEY}" in links["statusQueryGetUri"]
+    assert requests.get(links["statusQueryGetUri"], timeout=10).status_code in (200, 202)
+    binding = json.loads(toy_host.client_binding())
+    assert binding["requiredQueryStringParameters"] == f"code={SYSTEM_KEY}"

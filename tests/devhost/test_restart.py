@@ -2,7 +2,7 @@
 in-flight instance: replay from the stored history, activities scheduled but never completed
 run again, unfired timers are re-armed. Uses a persistent Azurite in a temporary folder and the
 ``python -m devhost.functions_host`` CLI as the host that gets killed (SIGKILL of its whole
-process group: host and activity workers die mid-activity, queued writes are lost)."""
+process group: the host and its activity threads die mid-activity, queued writes are lost)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from devhost.azurite import Azurite, free_port
 from devhost.functions_host import FunctionsHost
 from tests.conftest import start_or_skip
 
-from .conftest import KEY, ROOT, ToyClient, read_records
+from .conftest import KEY, ROOT, SYSTEM_KEY, ToyClient, read_records
 
 pytestmark = pytest.mark.azurite
 
@@ -115,7 +115,8 @@ def test_killed_host_resumes_on_a_new_host(disk_azurite: Azurite, record_dir: Pa
         storage_connection=disk_azurite.connection_string,
         port=0,
         task_hub=hub,
-        function_key=KEY,
+        host_key=KEY,
+        system_key=SYSTEM_KEY,
         app_root=ROOT,
     )
     host.start()
@@ -144,9 +145,9 @@ def test_graceful_restart_keeps_a_timer_and_a_pending_event(disk_azurite: Azurit
         storage_connection=disk_azurite.connection_string,
         port=0,
         task_hub=hub,
-        function_key=KEY,
+        host_key=KEY,
+        system_key=SYSTEM_KEY,
         app_root=ROOT,
-        use_processes=False,
     )
     first = FunctionsHost("tests.devhost.toy_app", **options).start()
     toy = ToyClient(first, record_dir)
@@ -156,7 +157,7 @@ def test_graceful_restart_keeps_a_timer_and_a_pending_event(disk_azurite: Azurit
     toy.wait_until(timer_id, lambda s: s["runtimeStatus"] == "Running")
     toy.wait_until(waiting_id, lambda s: s["runtimeStatus"] == "Running")
     raise_url = f"{first.url}/runtime/webhooks/durabletask/instances/{waiting_id}/raiseEvent/approval"
-    raised = requests.post(raise_url, params={"code": KEY}, json="yes", timeout=10)
+    raised = requests.post(raise_url, params={"code": SYSTEM_KEY}, json="yes", timeout=10)
     assert raised.status_code == 202
     first.stop(kill=True)  # the raised event was persisted before the 202; the episode may be lost
 

@@ -1,5 +1,5 @@
-"""Pure parts of the devhost Functions host: NCRONTAB, route templates, the action shim, the
-client binding JSON. No Azurite, no HTTP."""
+"""Pure parts of the devhost Functions host: NCRONTAB, route templates, the action shim (the
+extension's replay rules), the client binding JSON. No Azurite, no HTTP."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from azure.durable_functions.models.DurableOrchestrationBindings import DurableO
 from devhost.functions_host import history as h
 from devhost.functions_host.durable_api import client_binding
 from devhost.functions_host.routes import compile_route
-from devhost.functions_host.shim import Shim, ShimError
+from devhost.functions_host.shim import NonDeterministicError, Shim, ShimError
 from devhost.functions_host.timers import CronSchedule
 
 T0 = datetime(2025, 3, 3, 10, 0, 0, tzinfo=UTC)  # a Monday
@@ -62,47 +62,122 @@ def _history(*events: h.Event) -> list[h.Event]:
     return [start, started, *events]
 
 
-def test_shim_numbers_a_retried_call_like_the_sdk() -> None:
-    retry = {
-        "actionType": 1,
-        "functionName": "flaky",
-        "input": "1",
-        "retryOptions": {"firstRetryIntervalInMilliseconds": 300, "maxNumberOfAttempts": 2},
-    }
-    after_one = Shim("i", [retry]).run(
+RETRY = {
+    "actionType": 1,
+    "functionName": "flaky",
+    "input": "1",
+    "retryOptions": {"firstRetryIntervalInMilliseconds": 300, "maxNumberOfAttempts": 2},
+}
+T1 = T0 + timedelta(seconds=1)
+
+
+def _leaves(result) -> list[tuple[str, int]]:
+    return [(leaf.kind, leaf.id) for leaf in result.new_leaves]
+
+
+def test_shim_retries_like_retry_interceptor() -> None:
+    after_one = Shim("i", [RETRY]).run(
         _history(h.task_scheduled(T0, 0, "flaky", "1"), h.task_failed(T0, 0, "x", None))
     )
-    assert [(leaf.kind, leaf.id) for leaf in after_one.new_leaves] == [("timer", 1)]
+    assert _leaves(after_one) == [("timer", 1)]
     assert after_one.new_leaves[0].fire_at == T0 + timedelta(milliseconds=300)
-    fired = _history(
+    second = [
         h.task_scheduled(T0, 0, "flaky", "1"),
         h.task_failed(T0, 0, "x", None),
-        h.timer_created(T0, 1, T0),
+        h.timer_created(T0, 1, T0 + timedelta(milliseconds=300)),
         h.timer_fired(T0, 1, h.iso(T0)),
-    )
-    assert [(leaf.kind, leaf.id) for leaf in Shim("i", [retry]).run(fired).new_leaves] == [("activity", 2)]
+    ]
+    assert _leaves(Shim("i", [RETRY]).run(_history(*second))) == [("activity", 2)]
+    # The last attempt fails: a "dummy" timer at the current time, and the task fails only when it fires.
+    last = [
+        *second,
+        h.task_scheduled(T0, 2, "flaky", "1"),
+        h.orchestrator_started(T1),
+        h.task_failed(T1, 2, "x", None),
+    ]
+    result = Shim("i", [RETRY]).run(_history(*last))
+    assert _leaves(result) == [("timer", 3)] and result.new_leaves[0].fire_at == T1
+    assert not result.finished
+    fired = [*last, h.timer_created(T1, 3, T1), h.timer_fired(T1, 3, h.iso(T1))]
+    assert Shim("i", [RETRY]).run(_history(*fired)).finished
 
 
-def test_shim_fails_fast_in_task_all_like_the_sdk() -> None:
+def test_shim_when_all_waits_for_every_child() -> None:
     fan = {
         "actionType": 12,
         "compoundActions": [{"actionType": 0, "functionName": "a"}, {"actionType": 0, "functionName": "b"}],
     }
     after = {"actionType": 0, "functionName": "cleanup"}
-    history = _history(
+    one_failed = [
         h.task_scheduled(T0, 0, "a", None),
         h.task_scheduled(T0, 1, "b", None),
         h.task_failed(T0, 0, "boom", None),
+    ]
+    result = Shim("i", [fan, after]).run(_history(*one_failed))
+    assert result.new_leaves == [] and [leaf.id for leaf in result.open_leaves] == [1]
+    both = Shim("i", [fan, after]).run(_history(*one_failed, h.task_completed(T0, 1, "1")))
+    assert [(leaf.name, leaf.id) for leaf in both.new_leaves] == [("cleanup", 2)]
+
+
+def test_shim_a_cancelled_timer_ends_the_race_at_once() -> None:
+    race = {
+        "actionType": 11,
+        "compoundActions": [
+            {"actionType": 12, "compoundActions": [RETRY]},
+            {"actionType": 5, "fireAt": h.iso(T0 + timedelta(seconds=30)), "isCanceled": True},
+        ],
+    }
+    after = {"actionType": 0, "functionName": "summary"}
+    scheduled = [h.task_scheduled(T0, 0, "flaky", "1"), h.timer_created(T0, 1, T0 + timedelta(seconds=30))]
+    # Without a retry in history the next activity takes #2 at once: consistent.
+    fine = Shim("i", [race, after]).run(_history(*scheduled))
+    assert _leaves(fine) == [("activity", 2)] and fine.new_leaves[0].name == "summary"
+    assert [leaf.id for leaf in fine.open_leaves] == [0, 2]  # the cancelled timer is not open
+    # With a retry timer already at #2, the replay gives #2 to the summary: DTFx's exception.
+    retried = [*scheduled, h.task_failed(T0, 0, "x", None), h.timer_created(T0, 2, T0)]
+    with pytest.raises(NonDeterministicError) as raised:
+        Shim("i", [race, after]).run(_history(*retried))
+    assert str(raised.value) == (
+        "Non-Deterministic workflow detected: A previous execution of this orchestration scheduled a timer "
+        "task with sequence number 2 named but the current orchestration replay instead produced a "
+        "ScheduleTaskOrchestratorAction action with this sequence number. Was a change made to the "
+        "orchestrator code after this instance had already started running?"
     )
-    result = Shim("i", [fan, after]).run(history)
-    assert [(leaf.name, leaf.id) for leaf in result.new_leaves] == [("cleanup", 2)]
+
+
+def test_shim_event_waiters_are_a_stack_and_early_events_a_queue() -> None:
+    wait = {"actionType": 6, "externalEventName": "go"}
+    both = {"actionType": 12, "compoundActions": [wait, wait]}
+    after = {"actionType": 0, "functionName": "next"}
+    one = Shim("i", [both, after]).run(_history(h.event_raised(T0, "go", '"1"')))
+    assert not one.finished and one.new_leaves == []
+    two = Shim("i", [both, after]).run(
+        _history(h.event_raised(T0, "go", '"1"'), h.event_raised(T0, "go", '"2"'))
+    )
+    assert _leaves(two) == [("activity", 0)]
+    # Raised before anyone waits: queued, each event taken once.
+    sequence = [wait, wait, after]
+    early = Shim("i", sequence).run(_history(h.event_raised(T0, "go", '"1"')))
+    assert early.new_leaves == []
+    shim = Shim("i", [{"actionType": 6, "externalEventName": "go"}])
+    shim.run(_history(h.event_raised(T0, "go", '"1"'), h.event_raised(T0, "go", '"2"')))
+    assert len(shim.buffered["go"]) == 1
 
 
 def test_shim_refuses_unsupported_and_nondeterministic_replays() -> None:
     with pytest.raises(ShimError, match="call_http"):
         Shim("i", [{"actionType": 8, "httpRequest": {}}]).run(_history())
-    with pytest.raises(ShimError, match="Non-deterministic"):
+    with pytest.raises(NonDeterministicError) as raised:
         Shim("i", [{"actionType": 0, "functionName": "b"}]).run(_history(h.task_scheduled(T0, 0, "a", None)))
+    assert str(raised.value).startswith(
+        "Non-Deterministic workflow detected: A previous execution of this orchestration scheduled an "
+        "activity task with sequence number 0 named 'a', but the current orchestration replay instead "
+        "scheduled an activity task named 'b' with this sequence number.  Was a change"
+    )
+    with pytest.raises(NonDeterministicError, match="hasn't \\(yet\\?\\) scheduled this task"):
+        Shim("i", []).run(_history(h.task_scheduled(T0, 0, "a", None)))
+    # DTFx compares names ignoring case.
+    Shim("i", [{"actionType": 0, "functionName": "A"}]).run(_history(h.task_scheduled(T0, 0, "a", None)))
 
 
 def test_client_binding_is_what_the_sdk_reads() -> None:

@@ -2,8 +2,10 @@
 
 Laid out like the real app: blueprints for client routes, orchestrators and activities, and a
 ``DFApp`` (HTTP auth level FUNCTION) that registers them. Activities record every call as a
-JSON line in ``$DEVHOST_TOY_RECORD_DIR/<key>.log`` (appends are atomic across the worker
-processes), so tests can count attempts and check that no work was lost across a restart.
+JSON line in ``$DEVHOST_TOY_RECORD_DIR/<key>.log`` (appends are atomic across threads and
+worker processes), so tests can count attempts and check that no work was lost across a
+restart. ``race_retries``, ``race_children`` and ``all_with_straggler`` are the patterns the
+Durable extension's replay rules decide (test_extension_rules.py).
 """
 
 from __future__ import annotations
@@ -39,6 +41,13 @@ TOY_ORCHESTRATORS = {
     "failing_child",
     "big_payload",
     "worker_crash",
+    "race_retries",
+    "race_children",
+    "fetch_one",
+    "all_with_straggler",
+    "caught_failure",
+    "slow_call",
+    "async_pair",
 }
 
 
@@ -335,6 +344,123 @@ def worker_crash(context: df.DurableOrchestrationContext):
     return {"error": None}
 
 
+@orchestrators_bp.orchestration_trigger(context_name="context")
+def race_retries(context: df.DurableOrchestrationContext):
+    """The pattern the extension cannot replay: activities WITH retries raced against a timeout,
+    the timeout cancelled, then one more activity (it takes a retry timer's sequence number)."""
+    job = context.get_input()
+    fetched = context.task_all(
+        [
+            context.call_activity_with_retry(
+                "flaky", _retry(job), {"key": f"{job['key']}-{i}", "fail_times": job["fail_times"][i]}
+            )
+            for i in range(len(job["fail_times"]))
+        ]
+    )
+    deadline = context.create_timer(context.current_utc_datetime + timedelta(seconds=job["timeout"]))
+    winner = yield context.task_any([fetched, deadline])
+    if winner is deadline:
+        return {"outcome": "timeout"}
+    deadline.cancel()
+    summary = yield context.call_activity("say_hello", "summary")
+    return {"outcome": "done", "results": fetched.result, "summary": summary}
+
+
+@orchestrators_bp.orchestration_trigger(context_name="context")
+def race_children(context: df.DurableOrchestrationContext):
+    """The same race with the retries moved into one sub-orchestration per item: the parent's own
+    history holds no retry timer, so cancelling the timeout and going on is safe."""
+    job = context.get_input()
+    fetched = context.task_all(
+        [
+            context.call_sub_orchestrator(
+                "fetch_one",
+                {
+                    "key": f"{job['key']}-{i}",
+                    "fail_times": job["fail_times"][i],
+                    "interval_ms": job.get("interval_ms", 300),
+                    "attempts": job.get("attempts", 3),
+                },
+            )
+            for i in range(len(job["fail_times"]))
+        ]
+    )
+    deadline = context.create_timer(context.current_utc_datetime + timedelta(seconds=job["timeout"]))
+    winner = yield context.task_any([fetched, deadline])
+    if winner is deadline:
+        return {"outcome": "timeout"}
+    deadline.cancel()
+    summary = yield context.call_activity("say_hello", "summary")
+    return {"outcome": "done", "results": fetched.result, "summary": summary}
+
+
+@orchestrators_bp.orchestration_trigger(context_name="context")
+def fetch_one(context: df.DurableOrchestrationContext):
+    """Owns its retries and returns a typed outcome instead of failing."""
+    job = context.get_input()
+    try:
+        value = yield context.call_activity_with_retry("flaky", _retry(job), job)
+    except Exception as exc:
+        return {"ok": False, "reason": str(exc).split(" \n ", 1)[0]}
+    return {"ok": True, "attempts": value["attempts"]}
+
+
+@orchestrators_bp.orchestration_trigger(context_name="context")
+def all_with_straggler(context: df.DurableOrchestrationContext):
+    """task_all where one child fails for good while a sibling is still retrying."""
+    job = context.get_input()
+    doomed = context.call_activity_with_retry(
+        "always_fails",
+        df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=2),
+        {"key": f"{job['key']}-doomed"},
+    )
+    straggler = context.call_activity_with_retry(
+        "flaky",
+        df.RetryOptions(first_retry_interval_in_milliseconds=job["interval_ms"], max_number_of_attempts=3),
+        {"key": f"{job['key']}-straggler", "fail_times": 1, "sleep": job["sleep"]},
+    )
+    try:
+        yield context.task_all([doomed, straggler])
+        outcome = "all succeeded"
+    except Exception as exc:
+        outcome = str(exc).split(" \n ", 1)[0]
+    after = None
+    if job.get("then_call"):
+        after = yield context.call_activity("say_hello", "after")
+    return {"outcome": outcome, "after": after}
+
+
+@orchestrators_bp.orchestration_trigger(context_name="context")
+def caught_failure(context: df.DurableOrchestrationContext):
+    try:
+        yield context.call_activity("always_fails", context.get_input())
+    except Exception as exc:
+        return {"error": str(exc)}
+    return {"error": None}
+
+
+@orchestrators_bp.orchestration_trigger(context_name="context")
+def slow_call(context: df.DurableOrchestrationContext):
+    try:
+        return {"result": (yield context.call_activity("slow", context.get_input())), "error": None}
+    except Exception as exc:
+        return {"result": None, "error": str(exc).split(" \n ", 1)[0]}
+
+
+@orchestrators_bp.orchestration_trigger(context_name="context")
+def async_pair(context: df.DurableOrchestrationContext):
+    job = context.get_input()
+    tasks = [
+        context.call_activity("record_work", {"run": job["run"], "item": i, "sleep": job["sleep"]})
+        for i in (0, 1)
+    ]
+    tasks += [
+        context.call_activity("sync_work", {"run": job["run"], "item": i, "sleep": job["sleep"]})
+        for i in (2, 3)
+    ]
+    return (yield context.task_all(tasks))
+
+
 # -- activities ---------------------------------------------------------------------------------
 activities_bp = df.Blueprint()
 
@@ -354,6 +480,8 @@ def square(job: dict) -> int:
 @activities_bp.activity_trigger(input_name="job")
 def flaky(job: dict) -> dict:
     attempt = record(job["key"]) + 1
+    if job.get("sleep"):
+        time.sleep(job["sleep"])
     if attempt <= job["fail_times"]:
         raise RuntimeError(f"transient failure {attempt} of {job['key']}")
     return {"key": job["key"], "attempts": attempt}
@@ -378,6 +506,21 @@ async def record_work(job: dict) -> int:
     time.sleep(job["sleep"])
     record(key, phase="done")
     return job["item"] * 10
+
+
+@activities_bp.activity_trigger(input_name="job")
+def sync_work(job: dict) -> int:
+    key = f"{job['run']}-{job['item']}"
+    record(key, phase="start")
+    time.sleep(job["sleep"])
+    record(key, phase="done")
+    return job["item"] * 10
+
+
+@activities_bp.activity_trigger(input_name="seconds")
+def slow(seconds: float) -> str:
+    time.sleep(seconds)
+    return "finished"
 
 
 @activities_bp.activity_trigger(input_name="size")

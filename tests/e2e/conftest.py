@@ -2,7 +2,7 @@
 
 - ``stack``: one :class:`~devhost.stack.DevStack` for the package (Azurite in memory, the HTTPS
   Azure stand-in serving the bundled sample tenant, the Functions host running
-  ``function_app`` with two activity worker processes), with short retry settings so a fault
+  ``function_app`` with its activities in threads), with short retry settings so a fault
   test takes seconds, not minutes. Package scope, not session: the stack's app settings live in
   ``os.environ`` until it stops, and the rest of the test session must not see them.
 - ``api``: a :class:`~tests.e2e.support.ApiClient` that adds the function key, checks every
@@ -46,7 +46,7 @@ def _deadline() -> Iterator[None]:
 def stack() -> Iterator[Any]:
     from devhost.stack import DevStack
 
-    dev = DevStack(settings=dict(E2E_SETTINGS), activity_workers=2, use_processes=False)
+    dev = DevStack(settings=dict(E2E_SETTINGS))  # activities in threads, as the Python worker runs them
     try:
         with within(STACK_START_DEADLINE_SECONDS):
             dev.start()
