@@ -86,6 +86,6 @@ def failure_reason(exc: BaseException | str) -> str:
     name, exception type, traceback or file path."""
     text = str(exc).split(" \n ", 1)[0].split("\n", 1)[0].strip()
     stripped = _ACTIVITY_PREFIX.sub("", text)
-    if stripped != text:
-        stripped = _EXCEPTION_TYPE.sub("", stripped)
+    if stripped != text:  # the extension writes two spaces after "failed:"
+        stripped = _EXCEPTION_TYPE.sub("", stripped.lstrip())
     return sanitize(stripped.strip()) or "The step failed without a reason"

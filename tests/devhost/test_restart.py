@@ -91,7 +91,7 @@ def test_killed_host_resumes_on_a_new_host(disk_azurite: Azurite, record_dir: Pa
         started = requests.post(
             f"{url}/api/toy/start/durable_batch",
             params={"code": KEY},
-            json={"run": run, "n": 8, "sleep": 0.4},
+            json={"run": run, "n": 8, "sleep": 1.0},
             timeout=10,
         )
         assert started.status_code == 202

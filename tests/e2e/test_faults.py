@@ -238,4 +238,11 @@ def test_a_fetch_that_outlasts_the_timeout_fails_the_report_for_good(
     again = api.get(started.headers["Location"])
     assert again.status_code == 200
     assert again.json()["status"] == "failed" and "files" not in again.json()
+    # DTFx completes an orchestration only once no task is open: the timed-out fetch ended, so
+    # now the instance does too, with the failure as its output.
+    rid = started.json()["reportId"]
+    while (status := api.history(rid))["runtimeStatus"] != "Completed":
+        assert time.monotonic() < deadline + 10, status["runtimeStatus"]
+        time.sleep(0.1)
+    assert status["output"]["failureCode"] == "fetch_timeout"
     assert api.get(f"/api/reports/{report['reportId']}/files/html").status_code == 404

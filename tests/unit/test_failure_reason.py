@@ -1,0 +1,33 @@
+"""What a report says when a step failed: the message, without the extension's wrapping."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import failure_reason
+
+
+@pytest.mark.parametrize(
+    ("raised", "shown"),
+    [
+        # The Durable extension's shape (TaskActivityShim: two spaces after "failed:"), then the
+        # SDK's " \n " and the serialized details.
+        (
+            "Activity function 'fetch_subscription' failed:  TransientError: Advisor API HTTP 500 \n "
+            '{"$type": "System.Exception", "StackTrace": "File \\"/app/shared/advisor.py\\""}',
+            "Advisor API HTTP 500",
+        ),
+        (
+            "Activity function 'render_pdf_part' failed: azure.core.exceptions.HttpResponseError: busy",
+            "busy",
+        ),
+        ("Orchestrator function 'x' failed: ValueError: bad", "bad"),
+        # Without the extension's prefix a leading "Word: " is part of the message.
+        ("Advisor: subscription 1 answered 500", "Advisor: subscription 1 answered 500"),
+        ("first line\nTraceback (most recent call last):", "first line"),
+        ("Activity function 'x' failed: Bearer eyJabc.def.ghi", "Bearer [redacted]"),
+        ("", "The step failed without a reason"),
+    ],
+)
+def test_failure_reason_keeps_the_message_only(raised: str, shown: str) -> None:
+    assert failure_reason(Exception(raised)) == shown
