@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -38,6 +39,7 @@ bp = df.Blueprint()
 log = logging.getLogger(__name__)
 
 MAX_CSV_BYTES = 20 * 1024 * 1024
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,12}")
 STATUS_TIMEOUT_SECONDS = 5
 
 
@@ -80,6 +82,8 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
         body = req.get_json()
     except ValueError:
         return error_response(400, "invalid_json", "The request body is not valid JSON", "body")
+    except RecursionError:  # json.loads recurses per nesting level: a body like [[[[...]]]]
+        return error_response(400, "invalid_json", "The request body is nested too deeply", "body")
     request = parse_report_request(body)
     report = Report(
         report_id=report_service.new_report_id(),
@@ -103,7 +107,7 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
     category = req.params.get("category")
     default_category = _category_param(category) if category else None
     declared = req.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_CSV_BYTES:
+    if declared and _WHOLE_NUMBER.fullmatch(declared) and int(declared) > MAX_CSV_BYTES:
         raise LimitExceededError(f"The CSV file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
     data = req.get_body()
     if len(data) > MAX_CSV_BYTES:
@@ -134,7 +138,8 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
 @bp.durable_client_input(client_name="client")
 @handle_errors
 async def get_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    report_id = req.route_params.get("reportId", "")
+    # Report ids are lower-case GUIDs; a GUID is the same id in any case.
+    report_id = req.route_params.get("reportId", "").lower()
     if not is_guid(report_id):
         return error_response(404, "not_found", "No report with that id", "reportId")
     store = clients.table_store()
@@ -183,7 +188,8 @@ async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
             f"status {status[:20]!r} is not one of {', '.join(s.value for s in ReportStatus)}", field="status"
         )
     raw_limit = req.params.get("limit") or "20"
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+    # ASCII digits only: str.isdigit() accepts "²" and other digits int() refuses.
+    if not _WHOLE_NUMBER.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 100:
         raise InvalidInputError("limit must be a whole number from 1 to 100", field="limit")
     token = req.params.get("continuationToken") or None
     if token and not (token.startswith("t_") and len(token) < 100 and "/" not in token):
@@ -208,7 +214,7 @@ async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="reports/{reportId}/files/{fmt}", methods=["GET"])
 @handle_errors
 async def download_report_file(req: func.HttpRequest) -> func.HttpResponse:
-    report_id = req.route_params.get("reportId", "")
+    report_id = req.route_params.get("reportId", "").lower()
     fmt = (req.route_params.get("fmt") or "").lower()
     if not is_guid(report_id):
         return error_response(404, "not_found", "No report with that id", "reportId")

@@ -56,6 +56,22 @@ def csv_naming(n: int) -> bytes:
 
 
 CASES: dict[str, Case] = {
+    # json.loads recurses once per level: this must be refused, not crash the parser.
+    "deeply_nested_json": Case(
+        "/api/reports",
+        400,
+        "body",
+        raw=b"[" * 100_000 + b"]" * 100_000,
+        code="invalid_json",
+        message="nested",
+    ),
+    "deeply_nested_filters": Case(
+        "/api/reports",
+        400,
+        "body",
+        raw=b'{"filters": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_001,
+        code="invalid_json",
+    ),
     "malformed_json": Case("/api/reports", 400, "body", raw=b'{"subscriptionIds": ["', code="invalid_json"),
     "json_array_body": Case("/api/reports", 400, "body", json_body=[report()]),
     "unknown_field": Case("/api/reports", 400, "subscriptions", json_body=report(subscriptions=[SUB])),

@@ -117,6 +117,13 @@ def test_paging_with_limit_and_continuation_token(api: ApiClient, created: list[
         ({"limit": "-1"}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"limit": "2.5"}, "limit"),
+        # Digits str.isdigit() accepts and int() does not (superscript two, circled one), and
+        # digits int() would accept but are not ASCII (Arabic-Indic five, full-width one).
+        ({"limit": "\u00b2"}, "limit"),
+        ({"limit": "\u2460"}, "limit"),
+        ({"limit": "\u0665"}, "limit"),
+        ({"limit": "\uff11"}, "limit"),
+        ({"limit": "1" * 40}, "limit"),
         ({"status": "done"}, "status"),
         ({"continuationToken": "not-a-token"}, "continuationToken"),
     ],

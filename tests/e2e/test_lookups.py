@@ -31,6 +31,19 @@ def test_unknown_and_malformed_report_ids_are_404(api: ApiClient) -> None:
     assert api.get("/api/reports/not-a-guid/files/pdf").status_code == 404
 
 
+def test_an_upper_case_report_id_finds_the_report(api: ApiClient) -> None:
+    """A GUID is the same id in any case: callers that upper-case it get their report."""
+    started = api.start({"subscriptionIds": ["6513270e-269e-4d37-b2a7-4de452e6b438"], "reportType": "cost"})
+    report_id = started.json()["reportId"]
+    assert report_id == report_id.lower()
+    response = api.get(f"/api/reports/{report_id.upper()}")
+    assert response.status_code in (200, 202), response.text
+    assert response.json()["reportId"] == report_id
+    api.poll(started.headers["Location"])
+    response = api.get(f"/api/reports/{report_id.upper()}/files/html", allow_redirects=False)
+    assert response.status_code == 302, response.text
+
+
 def test_a_running_report_answers_202_with_progress_and_has_no_files_yet(
     api: ApiClient, stack: Any, new_subscriptions: Any
 ) -> None:
