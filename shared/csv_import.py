@@ -53,6 +53,14 @@ CsvSource = bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes] 
 HEADER_SEARCH_LINES = 10  # physical lines (after an optional sep= line) searched for the header
 MAX_ECHO = 80  # at most this many characters of a cell appear in an error message
 DEFAULT_MAX_ROWS = 100_000
+# Checked on each physical line before the csv module sees it, and on each row before anything
+# is built from it: the portal's exports have at most 17 columns and lines of a few KB, and a
+# file far past these is not an export (an 8,000-column header once held a worker for a minute).
+MAX_COLUMNS = 200
+MAX_LINE_CHARS = 64 * 1024
+# No recommendation saves a quadrillion a year; past this an amount is a typo or hostile (and
+# Decimal.quantize cannot round 1e30 to cents in the default context).
+MAX_AMOUNT = Decimal("1e15")
 
 # Normalized header text -> internal column key.
 _COLUMN_ALIASES: dict[str, str] = {
@@ -251,6 +259,13 @@ def _text_errors(lines: Iterator[str], counter: list[int]) -> Iterator[str]:
                 line=counter[0] + 1,
             ) from None
         counter[0] += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise InvalidInputError(
+                f"Line {counter[0]} of the CSV file is longer than {MAX_LINE_CHARS // 1024} KB; "
+                "this is not an Advisor export",
+                field="file",
+                line=counter[0],
+            )
         yield line
 
 
@@ -384,15 +399,24 @@ def _iterate(
 
 
 def _next_row(reader: Any, start: int) -> list[str] | None:
-    """The next row, None at the end; a row csv cannot parse is an error naming its line."""
+    """The next row, None at the end; a row csv cannot parse, or one with more than
+    MAX_COLUMNS cells, is an error naming its line."""
     try:
-        return next(reader)
+        row: list[str] = next(reader)
     except StopIteration:
         return None
     except csv.Error as exc:
         raise InvalidInputError(
             f"Line {start} of the CSV file cannot be parsed ({exc})", field="file", line=start
         ) from None
+    if len(row) > MAX_COLUMNS:
+        raise InvalidInputError(
+            f"Line {start} of the CSV file has {len(row)} columns; an Advisor export has at most "
+            f"{MAX_COLUMNS}",
+            field="file",
+            line=start,
+        )
+    return row
 
 
 def _iterate_lines(
@@ -547,6 +571,8 @@ class _RowConverter:
             annual = parse_money(amount_text)
             if annual is None:
                 raise _cell_error(line, "annual_savings", f"is not an amount: {_clip(amount_text)}")
+            if annual.copy_abs() > MAX_AMOUNT:  # copy_abs: no context, so no Overflow
+                raise _cell_error(line, "annual_savings", f"is not a plausible amount: {_clip(amount_text)}")
             monthly = (annual / 12).quantize(_CENT)
         currency: str | None = cell(row, self.i_currency) or None
         if currency is not None and len(currency) == 3 and currency.isalpha():

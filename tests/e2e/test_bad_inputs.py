@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,13 @@ def csv_naming(n: int) -> bytes:
     return to_csv(
         HEADER_2025, [row("Security", "High", "Enable MFA", sub, "", "Prod") for sub in many_ids(n)]
     )
+
+
+SAVINGS = "Potential Annual Cost Savings"
+# 104 KB, 8,000 columns: once held a worker for over a minute.
+WIDE_CSV = (",".join(HEADER_2025 + ["x"] * (8000 - len(HEADER_2025))) + "\r\n").encode() + (
+    ",".join(["1"] * 8000).encode() + b"\r\n"
+) * 6
 
 
 CASES: dict[str, Case] = {
@@ -145,6 +153,27 @@ CASES: dict[str, Case] = {
     "csv_900_subscriptions": Case(
         "/api/reports/csv", 400, "Subscription ID", raw=csv_naming(900), params=CSV_PARAMS, message="900.*500"
     ),
+    "csv_savings_1e30": Case(
+        "/api/reports/csv",
+        400,
+        "Potential Annual Cost Savings",
+        raw=to_csv(
+            HEADER_2025, [ROWS[0], row("Cost", "High", "Buy", SUB_A, "rg", "vm", **{SAVINGS: "1e30"})]
+        ),
+        params=CSV_PARAMS,
+        message=r"Line 3, column Potential Annual Cost Savings",
+    ),
+    "csv_savings_nan": Case(
+        "/api/reports/csv",
+        400,
+        "Potential Annual Cost Savings",
+        raw=to_csv(HEADER_2025, [row("Cost", "High", "Buy", SUB_A, "rg", "vm", **{SAVINGS: "NaN"})]),
+        params=CSV_PARAMS,
+        message=r"Line 2, column Potential Annual Cost Savings",
+    ),
+    "csv_8000_columns": Case(
+        "/api/reports/csv", 400, "file", raw=WIDE_CSV, params=CSV_PARAMS, message=r"Line 1 .*8000 columns"
+    ),
     "csv_header_only": Case("/api/reports/csv", 400, "file", raw=to_csv(HEADER_2025, []), params=CSV_PARAMS),
     "csv_empty_body": Case("/api/reports/csv", 400, "body", raw=b"", params=CSV_PARAMS),
     "csv_blank_body": Case("/api/reports/csv", 400, "body", raw=b"\r\n  \n", params=CSV_PARAMS),
@@ -198,6 +227,15 @@ def test_bad_input_is_refused_and_nothing_is_stored(api: ApiClient, name: str, n
     if case.message:
         assert re.search(case.message, error["message"]), error["message"]
     assert "Traceback" not in response.text
+
+
+def test_a_hostile_csv_is_refused_fast(api: ApiClient, nothing_stored: None) -> None:
+    started = time.monotonic()
+    response = api.post(
+        "/api/reports/csv", data=WIDE_CSV, params=CSV_PARAMS, headers={"Content-Type": "text/csv"}
+    )
+    assert response.status_code == 400, response.text
+    assert time.monotonic() - started < 1.0
 
 
 def test_malformed_csv_errors_name_the_line(api: ApiClient, nothing_stored: None) -> None:

@@ -565,3 +565,50 @@ def test_14000_rows_import_completely_and_fast() -> None:
     assert all(r.savings_currency == "USD" for r in recs if r.annual_savings is not None)
     assert recs[-1].solution == 'Do "this"\nthen that'
     assert elapsed < 2.0, f"parsing 14,000 rows took {elapsed:.2f}s"
+
+
+# --- hostile files ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "amount", ["1e30", "-1e30", "1E999999999", "inf", "-Infinity", "nan", "sNaN", "9" * 40, "1e-999999999x"]
+)
+def test_absurd_or_non_finite_savings_are_refused_naming_line_and_column(amount: str) -> None:
+    rows = [row_2025(**{"Resource Name": "ok"}), row_2025(**{"Potential Annual Cost Savings": amount})]
+    with pytest.raises(InvalidInputError) as info:
+        parse_csv(make_csv(HEADER_2025, rows))
+    assert info.value.line == 3
+    assert info.value.field == "Potential Annual Cost Savings"
+    assert "Line 3, column Potential Annual Cost Savings" in str(info.value)
+
+
+def test_large_but_plausible_savings_are_kept() -> None:
+    [rec] = parse_csv(make_csv(HEADER_2025, [row_2025(**{"Potential Annual Cost Savings": "1e12"})]))
+    assert rec.monthly_savings == Decimal("83333333333.33")
+
+
+def _timed_refusal(text: str) -> InvalidInputError:
+    started = time.perf_counter()
+    with pytest.raises(InvalidInputError) as info:
+        parse_csv(text.encode("utf-8"))
+    assert time.perf_counter() - started < 0.5, "a hostile file must be refused fast"
+    return info.value
+
+
+def test_a_file_with_thousands_of_columns_is_refused_fast() -> None:
+    # The reported file: 104 KB, 8,000 columns, every header cell alike (which made naming the
+    # extra columns quadratic). Refused on the header line, before any column is mapped.
+    header = ",".join(HEADER_2025 + ["x"] * (8000 - len(HEADER_2025)))
+    text = header + "\r\n" + (",".join(["1"] * 8000) + "\r\n") * 6
+    assert 100_000 < len(text) < 200_000
+    error = _timed_refusal(text)
+    assert error.line == 1 and "8000 columns" in str(error)
+    # The same width in a data row only.
+    wide = make_csv(HEADER_2025, [row_2025()]) + ",".join(["y"] * 8000) + "\r\n"
+    assert _timed_refusal(wide).line == 3
+
+
+def test_an_overlong_line_is_refused_before_parsing() -> None:
+    text = make_csv(HEADER_2025, [row_2025(), row_2025(**{"Potential benefits": "b" * 70_000})])
+    error = _timed_refusal(text)
+    assert error.line == 3 and "KB" in str(error)
