@@ -75,14 +75,25 @@ def fetch_subscription(payload: dict) -> dict:
         job.report_id, job.subscription_id, pipeline.report_filters(report),
         store=store, client_for=clients.advisor_clients(), page_size=get_settings().advisor_page_size,
     )  # fmt: skip
+    _forget_left_out(job.report_id, outcome)
     pipeline.record_fetch_outcome(job.report_id, outcome, store=store)
     return outcome.to_dict()
+
+
+def _forget_left_out(report_id: str, outcome: FetchOutcome) -> None:
+    """A subscription left out must not be counted from the pages read before it failed (a
+    repeated nextLink on page 3, retries running out on page 2): its stored rows go."""
+    if not outcome.ok and outcome.subscription_id != "csv":
+        clients.table_store().delete_recommendations(
+            report_id, subscription_id=outcome.subscription_id.lower()
+        )
 
 
 @bp.activity_trigger(input_name="payload", activity="record_fetch_outcome")
 def record_fetch_outcome(payload: dict) -> dict:
     record = OutcomeRecord.from_dict(payload)
     outcome = FetchOutcome.from_dict(record.outcome)
+    _forget_left_out(record.report_id, outcome)
     pipeline.record_fetch_outcome(record.report_id, outcome, store=clients.table_store())
     return {"reportId": record.report_id, "subscriptionId": outcome.subscription_id}
 

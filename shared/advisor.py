@@ -3,8 +3,9 @@
 What this adds over ``client.recommendations.list``:
 - filters: categories and resource groups become a safely quoted server-side ``$filter``;
   impacts (not filterable server-side) and anything the server could not take are applied here;
-- paging by page, with a count of pages called and a guard that stops on a repeated nextLink
-  (the SDK itself stops on a missing or empty one);
+- paging by page, with a count of pages called and a guard that refuses a repeated nextLink
+  (the SDK itself stops on a missing or empty one) as a permanent fault: the subscription is
+  then left out with that reason, never counted from the pages read before it;
 - error classification: transient faults raise :class:`TransientError` (the durable retry
   policy retries them), permanent ones raise :class:`PermanentError` with a sanitized message.
 """
@@ -210,9 +211,14 @@ def fetch_recommendations(
             token = pager.continuation_token  # type: ignore[attr-defined]
             if token:
                 if token in seen_tokens:
-                    log.warning("Advisor returned the same nextLink twice for %s; stopping", subscription_id)
+                    # Following it would loop; stopping would silently drop the pages after it.
+                    # The subscription cannot be read whole, so it is left out and says why.
                     stats.stopped_on_repeated_link = True
-                    return
+                    raise PermanentError(
+                        f"Advisor sent the same next-page link twice for subscription {subscription_id} "
+                        f"(after {stats.pages} pages), so its recommendations could not all be read",
+                        code="incomplete_listing",
+                    )
                 seen_tokens.add(token)
     except (TransientError, PermanentError):
         raise

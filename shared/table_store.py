@@ -342,14 +342,13 @@ class TableStore:
         )
         return sum(1 for _ in rows)
 
-    def delete_recommendations(self, report_id: str) -> int:
+    def delete_recommendations(self, report_id: str, *, subscription_id: str | None = None) -> int:
+        """Delete the report's recommendations (only one subscription's, if given)."""
         client = self.table(self.recommendations_table_name)
-        keys = [
-            e["RowKey"]
-            for e in client.query_entities(
-                "PartitionKey eq @pk", parameters={"pk": check_key(report_id, "reportId")}, select=["RowKey"]
-            )
-        ]
+        query, parameters = "PartitionKey eq @pk", {"pk": check_key(report_id, "reportId")}
+        if subscription_id is not None:
+            query, parameters["sub"] = query + " and subscription_id eq @sub", subscription_id
+        keys = [e["RowKey"] for e in client.query_entities(query, parameters=parameters, select=["RowKey"])]
         for start in range(0, len(keys), MAX_BATCH_OPERATIONS):
             ops = [("delete", {"PartitionKey": report_id, "RowKey": k}) for k in keys[start : start + 100]]
             client.submit_transaction(ops)

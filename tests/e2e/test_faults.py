@@ -13,7 +13,10 @@ from typing import Any
 
 import pytest
 
+from shared.pipeline import PERSIST_CHUNK
+
 from .support import (
+    PAGE_SIZE,
     ApiClient,
     arm_requests_since,
     count_stored_recommendations,
@@ -197,6 +200,28 @@ def test_unreadable_subscriptions_are_left_out_with_their_reason(
     assert set(report["files"]) == {"pdf"}
     _, pdf = api.download(report["files"]["pdf"])
     assert pdf.content.startswith(b"%PDF")
+
+
+def test_a_repeated_next_link_leaves_the_subscription_out_instead_of_a_partial_count(
+    api: ApiClient, stack: Any, new_subscriptions: Any
+) -> None:
+    [good] = new_subscriptions(1, 20)
+    [looping] = new_subscriptions(1, PERSIST_CHUNK + 3 * PAGE_SIZE)
+    good_id, looping_id = good["subscriptionId"], looping["subscriptionId"]
+    # A page past the first stored chunk links to itself: a thousand rows are already stored
+    # when the repeat shows.
+    repeat_page = PERSIST_CHUNK // PAGE_SIZE + 2
+    stack.standin.inject_fault(subscription=looping_id, next_link="repeat", page=repeat_page)
+
+    report = api.run_report({"subscriptionIds": [good_id, looping_id], "reportType": "detailed"})
+
+    assert report["status"] == "completed", report.get("failure")
+    left_out = {e["subscriptionId"].lower(): e["reason"] for e in report["scope"]["subscriptionsLeftOut"]}
+    assert set(left_out) == {looping_id.lower()}
+    assert "same next-page link" in left_out[looping_id.lower()], left_out
+    # Nothing of the looping subscription is counted: not the pages read before the repeat.
+    assert count_stored_recommendations(stack, report["reportId"]) == len(good["recommendations"])
+    assert report["counts"]["recommendations"] == len(good["recommendations"]) - folded_variants(report)
 
 
 def test_a_fetch_that_outlasts_the_timeout_fails_the_report_for_good(

@@ -95,11 +95,17 @@ def test_resource_group_filter_is_case_insensitive(standin, fast_clients):
     assert got and all(r.resource_group.lower() == group.lower() for r in got)
 
 
-def test_repeated_next_link_stops_instead_of_looping(standin, fast_clients):
+def test_repeated_next_link_is_a_permanent_fault_not_a_loop_or_a_silent_stop(standin, fast_clients):
     sub = _first_sub(standin)
+    assert len(standin.recommendations(sub)) > 75
     standin.inject_fault(subscription=sub, next_link="repeat", page=2)
     stats = FetchStats()
-    recs = list(fetch_recommendations(fast_clients(sub), sub, ReportFilters(), page_size=25, stats=stats))
+    recs = []
+    with pytest.raises(PermanentError) as info:
+        for rec in fetch_recommendations(fast_clients(sub), sub, ReportFilters(), page_size=25, stats=stats):
+            recs.append(rec)
+    assert info.value.code == "incomplete_listing"
+    assert sub in str(info.value) and "could not all be read" in str(info.value)
     assert stats.stopped_on_repeated_link
     assert stats.pages <= 3 and len(recs) <= 75
 
