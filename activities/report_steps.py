@@ -18,6 +18,7 @@ import logging
 import azure.durable_functions as df
 
 from shared import clients, pipeline, report_service
+from shared.advisor import TOKEN_REJECTED
 from shared.jobs import (
     AssembleInput,
     BeginInput,
@@ -71,10 +72,17 @@ def fetch_subscription(payload: dict) -> dict:
             failure_message="The subscription is not part of this report",
         )  # fmt: skip
         return outcome.to_dict()
-    outcome = pipeline.fetch_subscription(
-        job.report_id, job.subscription_id, pipeline.report_filters(report),
-        store=store, client_for=clients.advisor_clients(), page_size=get_settings().advisor_page_size,
-    )  # fmt: skip
+    for attempt in (1, 2):
+        client_for = clients.advisor_clients()
+        outcome = pipeline.fetch_subscription(
+            job.report_id, job.subscription_id, pipeline.report_filters(report),
+            store=store, client_for=client_for, page_size=get_settings().advisor_page_size,
+        )  # fmt: skip
+        if outcome.ok or outcome.failure_code != TOKEN_REJECTED or attempt == 2:
+            break
+        # ARM refused the token: ask for a new one once before the refusal counts as permanent.
+        log.warning("ARM refused the token for %s; renewing the credential once", job.subscription_id)
+        clients.renew_advisor_credential(client_for)
     _forget_left_out(job.report_id, outcome)
     pipeline.record_fetch_outcome(job.report_id, outcome, store=store)
     return outcome.to_dict()

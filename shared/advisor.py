@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # Past this many OR-ed terms the server-side filter gets unwieldy; the rest is filtered here.
 MAX_FILTER_TERMS = 24
 
+TOKEN_REJECTED = "token_rejected"  # noqa: S105 - a failure code: ARM answered 401 to our token
 _TRANSIENT_STATUS = {408, 429, 500, 502, 503, 504}
 _RG_RE = re.compile(r"/resourceGroups/([^/]+)", re.IGNORECASE)
 _SUB_RE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
@@ -103,9 +104,10 @@ def classify_error(exc: BaseException, subscription_id: str) -> TransientError |
                 f"Advisor API {detail} for {where}", code="throttled" if status == 429 else "unavailable"
             )
         if status == 401 or isinstance(exc, ClientAuthenticationError):
+            # ARM refused a token the credential handed out (expired or revoked early): worth one
+            # more try with a token asked for anew (see clients.renew_advisor_credential).
             return PermanentError(
-                f"Authentication to the Advisor API failed for {where} ({detail})",
-                code="authentication_failed",
+                f"Authentication to the Advisor API failed for {where} ({detail})", code=TOKEN_REJECTED
             )
         if status == 403:
             return PermanentError(
@@ -262,6 +264,7 @@ def advisor_client_factory(
 
 
 __all__ = [
+    "TOKEN_REJECTED",
     "FetchStats",
     "advisor_client_factory",
     "build_filter",

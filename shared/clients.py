@@ -6,6 +6,7 @@ Activities and triggers ask here instead of building SDK clients per call; tests
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -48,6 +49,23 @@ def advisor_clients() -> Any:
         advisor_credential(s), arm_endpoint=s.arm_endpoint, ca_bundle=s.ca_bundle
     )
     return lru_cache(maxsize=512)(factory)
+
+
+_renewing = threading.Lock()
+
+
+def renew_advisor_credential(stale: Any) -> None:
+    """Build a new Advisor credential (and clients) after ARM refused a token from ``stale``
+    (what ``advisor_clients()`` returned to the caller).
+
+    azure-core's bearer policy drops its token on a 401, but asks the same credential again,
+    whose own cache (MSAL's) hands back the same refused token until its stated expiry: a token
+    expired or revoked early would fail every report until a restart. A new credential has an
+    empty cache (and reads the secret from Key Vault again, so a rotated secret is picked up).
+    Callers that saw the 401 on the same clients renew them once between them."""
+    with _renewing:
+        if advisor_clients() is stale:
+            advisor_clients.cache_clear()
 
 
 def reset_clients() -> None:

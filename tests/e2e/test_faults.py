@@ -144,7 +144,7 @@ def test_forbidden_only_subscription_fails_fast_without_retries(
     ("status", "code", "words"),
     [
         (404, "subscription_not_found", "not found"),
-        (401, "authentication_failed", "authentication"),
+        (401, "token_rejected", "authentication"),  # after one renewed token is refused too
     ],
 )
 def test_other_permanent_faults_fail_the_report_without_durable_retries(
@@ -271,3 +271,24 @@ def test_a_fetch_that_outlasts_the_timeout_fails_the_report_for_good(
         time.sleep(0.1)
     assert status["output"]["failureCode"] == "fetch_timeout"
     assert api.get(f"/api/reports/{report['reportId']}/files/html").status_code == 404
+
+
+def test_after_the_tokens_expire_a_new_report_renews_the_credential_without_a_restart(
+    api: ApiClient, stack: Any, new_subscriptions: Any
+) -> None:
+    one, two = (s["subscriptionId"] for s in new_subscriptions(2, 10))
+    body = {"subscriptionIds": [one, two], "reportType": "detailed", "formats": ["html"]}
+    assert api.run_report(body)["status"] == "completed"  # the credential now holds a token
+    # Entra's tokens end early (revoked, a clock step): ARM refuses the cached one with 401.
+    stack.standin.expire_tokens()
+    seq = last_seq(stack)
+
+    report = api.run_report(body)
+
+    assert report["status"] == "completed", report.get("failure")
+    assert report["scope"]["subscriptionsLeftOut"] == []
+    assert report["counts"]["recommendations"] + folded_variants(report) == 20
+    seen = [r for sub in (one, two) for r in arm_requests_since(stack, seq, sub) if r["operation"] == "list"]
+    assert 401 in [r["status"] for r in seen]  # the expired token was tried, refused, and renewed
+    assert seen[-1]["status"] == 200
+    assert stack.standin.requests(target="token", since=seq), "a new token was asked for"

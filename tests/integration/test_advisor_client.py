@@ -122,7 +122,7 @@ def test_throttling_is_retried_by_the_sdk_and_succeeds(standin, fast_clients):
     ("fault", "kind", "code"),
     [
         ({"status": 403}, PermanentError, "authorization_failed"),
-        ({"status": 401}, PermanentError, "authentication_failed"),
+        ({"status": 401}, PermanentError, "token_rejected"),
         ({"status": 500}, TransientError, "unavailable"),
         ({"malformed": True}, TransientError, "malformed_response"),
     ],

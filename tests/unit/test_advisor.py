@@ -89,7 +89,7 @@ def test_no_filters_no_filter_and_impacts_stay_client_side():
         (
             http_error(401, "InvalidAuthenticationToken", ClientAuthenticationError),
             PermanentError,
-            "authentication_failed",
+            "token_rejected",
         ),
         (
             ClientAuthenticationError("AADSTS7000215: Invalid client secret provided. client_secret=abc"),
