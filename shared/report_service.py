@@ -16,6 +16,7 @@ from typing import Any
 
 from .blob_store import BlobStore
 from .errors import InvalidInputError
+from .links import ReportLinks
 from .models import Report, ReportStatus, category_label
 from .table_store import TableStore
 
@@ -189,9 +190,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def report_resource(
-    report: Report, *, base_url: str = "", progress_info: dict[str, Any] | None = None, key_query: str = ""
+    report: Report, *, links: ReportLinks | None = None, progress_info: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The report as API callers see it (camelCase JSON)."""
+    """The report as API callers see it (camelCase JSON); file links from ``links`` (relative
+    and plain without)."""
+    links = links or ReportLinks("", report.report_id)
     resource: dict[str, Any] = {
         "reportId": report.report_id,
         "status": report.status.value,
@@ -224,9 +227,7 @@ def report_resource(
     if report.status is ReportStatus.FAILED:
         resource["failure"] = {"code": report.failure_code, "message": report.failure_message}
     if report.status is ReportStatus.COMPLETED:
-        resource["files"] = {
-            fmt: f"{base_url}/api/reports/{report.report_id}/files/{fmt}{key_query}" for fmt in report.files
-        }
+        resource["files"] = {fmt: links.file(fmt) for fmt in report.files}
     if progress_info is not None:
         resource["progress"] = progress_info
     return resource

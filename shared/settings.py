@@ -56,6 +56,9 @@ class Settings:
     retry_attempts: int
     retry_interval_ms: int
     fetch_timeout_seconds: int
+    public_base_url: str = ""
+    report_link_key: str = ""
+    report_link_hours: int = 24
 
     @property
     def arm_scope(self) -> str:
@@ -89,7 +92,23 @@ def get_settings() -> Settings:
         retry_attempts=_int("RETRY_ATTEMPTS", 3),
         retry_interval_ms=int(_float("RETRY_INTERVAL_SECONDS", 60.0) * 1000),
         fetch_timeout_seconds=_int("FETCH_TIMEOUT_SECONDS", 600),
+        # Links are built from this, never from the request's Host header (shared/links.py).
+        public_base_url=_public_base_url(),
+        report_link_key=env("REPORT_LINK_KEY", ""),
+        report_link_hours=_int("REPORT_LINK_HOURS", 24),
     )
+
+
+def _public_base_url() -> str:
+    """PUBLIC_BASE_URL; else, on Azure, the app's default host name (WEBSITE_HOSTNAME, set by
+    the platform, not by a caller); else "" (relative links)."""
+    configured = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if configured:
+        if not configured.startswith(("https://", "http://")):
+            raise ValueError(f"setting PUBLIC_BASE_URL must start with https://, got {configured!r}")
+        return configured
+    host = os.environ.get("WEBSITE_HOSTNAME", "").strip()
+    return f"https://{host}" if host else ""
 
 
 def reset_settings() -> None:

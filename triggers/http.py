@@ -11,7 +11,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -36,18 +35,6 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     if field:
         error["field"] = field
     return json_response({"error": error}, status)
-
-
-def base_url(req: func.HttpRequest) -> str:
-    parts = urlsplit(req.url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def key_query(req: func.HttpRequest) -> str:
-    """Carry the caller's function key into the URLs we hand back (Location, file links), as
-    the durable extension does for its status URLs; a Logic App polls with what it is given."""
-    code = req.params.get("code")
-    return f"?code={code}" if code else ""
 
 
 def handle_errors(

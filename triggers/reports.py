@@ -22,6 +22,7 @@ from shared import clients, report_service
 from shared.csv_import import parse_csv
 from shared.errors import InvalidInputError, LimitExceededError
 from shared.jobs import ReportStart
+from shared.links import LinkSigner, public_base_url, report_links
 from shared.models import Report, ReportFilters, ReportStatus, is_guid
 from shared.report_request import (
     check_csv_subscriptions,
@@ -33,7 +34,7 @@ from shared.report_request import (
 )
 from shared.settings import get_settings
 
-from .http import RETRY_AFTER_SECONDS, base_url, error_response, handle_errors, json_response, key_query
+from .http import RETRY_AFTER_SECONDS, error_response, handle_errors, json_response
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ async def _start(
             failure_code="start_failed", failure_message="The report could not be started; try again",
         )  # fmt: skip
         return error_response(503, "start_failed", "The report could not be started; try again")
-    location = f"{base_url(req)}/api/reports/{report.report_id}{key_query(req)}"
+    location = report_links(get_settings(), report.report_id).report
     # Never the Durable management URLs: in Azure they carry the extension's system key, which
     # can terminate, purge, rewind or list every instance in the task hub. The report's own URL
     # is the handle.
@@ -138,8 +139,45 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
 @bp.durable_client_input(client_name="client")
 @handle_errors
 async def get_report(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return await _answer_report(client, _route_report_id(req))
+
+
+@bp.route(route="links/reports/{reportId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def get_report_by_link(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """The report through a signed link (shared/links.py): anonymous to the host, refused here
+    without a token signed for this report that has not expired."""
+    report_id = _route_report_id(req)
+    token = _link_token(req, report_id)
+    if token is None:
+        return _refused_link()
+    return await _answer_report(client, report_id, token=token)
+
+
+def _route_report_id(req: func.HttpRequest) -> str:
     # Report ids are lower-case GUIDs; a GUID is the same id in any case.
-    report_id = req.route_params.get("reportId", "").lower()
+    return (req.route_params.get("reportId") or "").lower()
+
+
+def _link_token(req: func.HttpRequest, report_id: str) -> str | None:
+    """The request's link token if it opens this report, else None."""
+    signer = LinkSigner.from_settings(get_settings())
+    token = req.params.get("token") or ""
+    if signer is None or not is_guid(report_id) or not signer.verify(report_id, token):
+        return None
+    return token
+
+
+def _refused_link() -> func.HttpResponse:
+    return error_response(403, "invalid_link", "The link is not valid or has expired", "token")
+
+
+async def _answer_report(
+    client: df.DurableOrchestrationClient, report_id: str, *, token: str | None = None
+) -> func.HttpResponse:
     if not is_guid(report_id):
         return error_response(404, "not_found", "No report with that id", "reportId")
     store = clients.table_store()
@@ -156,14 +194,14 @@ async def get_report(req: func.HttpRequest, client: df.DurableOrchestrationClien
                 report = await asyncio.to_thread(report_service.reconcile, store, report, state)
             except Exception:  # the table's answer stands; the next poll tries again
                 log.exception("Could not reconcile report %s with its orchestration", report_id)
+    # A caller that came with a link token is handed the same one back (a poller's Location
+    # stays put); one with a function key gets new signed links when a link key is set.
+    links = report_links(get_settings(), report_id, token=token)
     if report.status.finished:
-        return json_response(
-            report_service.report_resource(report, base_url=base_url(req), key_query=key_query(req))
-        )
+        return json_response(report_service.report_resource(report, links=links))
     info = await asyncio.to_thread(report_service.progress, store, report)
-    body = report_service.report_resource(report, base_url=base_url(req), progress_info=info)
-    location = f"{base_url(req)}/api/reports/{report_id}{key_query(req)}"
-    return json_response(body, 202, {"Location": location, "Retry-After": str(RETRY_AFTER_SECONDS)})
+    body = report_service.report_resource(report, links=links, progress_info=info)
+    return json_response(body, 202, {"Location": links.report, "Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def _orchestration_state(
@@ -195,6 +233,7 @@ async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
     if token and not (token.startswith("t_") and len(token) < 100 and "/" not in token):
         raise InvalidInputError("continuationToken is not one this API handed out", field="continuationToken")
     store = clients.table_store()
+    base = public_base_url(get_settings())
     rows, next_token = await asyncio.to_thread(
         store.list_reports, status=status, limit=int(raw_limit), continuation_token=token
     )
@@ -204,7 +243,7 @@ async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
             "status": r["status"],
             "reportType": r["report_type"],
             "requestedAt": r.get("requested_at") or None,
-            "url": f"{base_url(req)}/api/reports/{r['report_id']}{key_query(req)}",
+            "url": f"{base}/api/reports/{r['report_id']}",
         }
         for r in rows
     ]
@@ -214,8 +253,21 @@ async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="reports/{reportId}/files/{fmt}", methods=["GET"])
 @handle_errors
 async def download_report_file(req: func.HttpRequest) -> func.HttpResponse:
-    report_id = req.route_params.get("reportId", "").lower()
-    fmt = (req.route_params.get("fmt") or "").lower()
+    return await _download(_route_report_id(req), req.route_params.get("fmt") or "")
+
+
+@bp.route(route="links/reports/{reportId}/files/{fmt}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@handle_errors
+async def download_report_file_by_link(req: func.HttpRequest) -> func.HttpResponse:
+    """A report's file through a signed link; refused without a valid token for the report."""
+    report_id = _route_report_id(req)
+    if _link_token(req, report_id) is None:
+        return _refused_link()
+    return await _download(report_id, req.route_params.get("fmt") or "")
+
+
+async def _download(report_id: str, fmt: str) -> func.HttpResponse:
+    fmt = fmt.lower()
     if not is_guid(report_id):
         return error_response(404, "not_found", "No report with that id", "reportId")
     url = await asyncio.to_thread(

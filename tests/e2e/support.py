@@ -36,6 +36,8 @@ E2E_SETTINGS = {
     "RETRY_ATTEMPTS": "3",
     "FETCH_TIMEOUT_SECONDS": "30",
     "ADVISOR_PAGE_SIZE": str(PAGE_SIZE),
+    # Location and file links are signed report links (shared/links.py), as a Logic App gets them.
+    "REPORT_LINK_KEY": "e2e-report-link-key-0f3c9a",
 }
 
 REPORT_TYPES = ("detailed", "executive", "cost", "security", "operations")
@@ -55,7 +57,7 @@ API_TO_CATEGORY = {
 def secret_values(stack: Any) -> list[str]:
     """What must never reach a caller: the client secrets, the storage account key and every
     bearer token the stand-in has issued so far."""
-    values = [DEFAULT_CLIENT_SECRET, APP_IDENTITY_SECRET]
+    values = [DEFAULT_CLIENT_SECRET, APP_IDENTITY_SECRET, E2E_SETTINGS["REPORT_LINK_KEY"], stack.key]
     match = re.search(r"AccountKey=([^;]+)", stack.storage_connection)
     if match:
         values.append(match.group(1))
@@ -72,8 +74,8 @@ DURABLE_MARKERS = ("runtime/webhooks", "durabletask")
 def host_keys(stack: Any, caller_key: str) -> list[str]:
     """The host's keys a caller must never be handed: the system key the Durable extension puts
     in its management URLs (read from the client binding, exactly as the SDK gets it) and any
-    master or host key the host has. The caller's own function key is left out: it comes back
-    in ``Location`` because the caller sent it. (On a host where one key plays every role, the
+    master or host key the host has. The caller's own function key is a secret of its own (see
+    ``secret_values``): no answer carries it. (On a host where one key plays every role, the
     markers above are what catch a management URL.)"""
     binding = json.loads(stack.host.client_binding())
     keys = set(parse_qs(binding.get("requiredQueryStringParameters", "")).get("code", []))

@@ -88,6 +88,14 @@ def test_no_route_answers_with_a_management_url_or_a_host_key(
     call("GET", files, f"/api/reports/{report_id}/files/docx")
     call("GET", files, f"/api/reports/{uuid.uuid4()}/files/pdf")
 
+    link = "links/reports/{reportId}"
+    signed = report["files"]["html"].replace("/files/html", "")
+    assert call("GET", link, signed, key=False).status_code == 200
+    call("GET", link, f"/api/links/reports/{report_id}", key=False)
+    signed_file = "links/reports/{reportId}/files/{fmt}"
+    assert call("GET", signed_file, report["files"]["html"], key=False).status_code == 302
+    call("GET", signed_file, f"/api/links/reports/{report_id}/files/html?token=1.x", key=False)
+
     call("GET", "health", "/api/health", key=False)
 
     assert set(hit) == app_routes(), "a route the app registers was not called"

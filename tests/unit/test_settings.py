@@ -50,3 +50,19 @@ def test_every_setting_read_is_in_the_sample_file():
     read = set(re.findall(r'(?:env|_int|_float)\("([A-Za-z_]+)"', source))
     assert read, "no settings found: the pattern is out of date"
     assert read <= set(sample), f"undocumented settings: {sorted(read - set(sample))}"
+
+
+def test_public_base_url_is_configured_or_the_platform_host_or_relative(monkeypatch):
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.delenv("WEBSITE_HOSTNAME", raising=False)
+    assert get_settings().public_base_url == ""  # relative links
+    reset_settings()
+    monkeypatch.setenv("WEBSITE_HOSTNAME", "advisor-reports.azurewebsites.net")
+    assert get_settings().public_base_url == "https://advisor-reports.azurewebsites.net"
+    reset_settings()
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://reports.contoso.com/")
+    assert get_settings().public_base_url == "https://reports.contoso.com"
+    reset_settings()
+    monkeypatch.setenv("PUBLIC_BASE_URL", "reports.contoso.com")
+    with pytest.raises(ValueError, match="PUBLIC_BASE_URL"):
+        get_settings()
