@@ -75,6 +75,11 @@ def sanitize(message: str, limit: int = 500) -> str:
 
 _ACTIVITY_PREFIX = re.compile(r"^(?:Activity|Orchestrator) function '[^']*' failed: ")
 _EXCEPTION_TYPE = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Z]\w*: ")
+# A traceback frame ('File "/x/y.py", line 3, in f') and an absolute file path (POSIX or
+# Windows) in an exception's message: where the app is installed is nothing a caller sees. A
+# path right after ":" or "/" is part of a URL and stays.
+_TRACEBACK_FRAME = re.compile(r'\bFile "[^"]*", line \d+(?:, in [\w<>.]+)?')
+_FILE_PATH = re.compile(r"(?<![\w:/.\\])(?:[A-Za-z]:)?(?:[\\/][\w.\-]+){2,}[\\/]?")
 
 
 def failure_reason(exc: BaseException | str) -> str:
@@ -88,4 +93,5 @@ def failure_reason(exc: BaseException | str) -> str:
     stripped = _ACTIVITY_PREFIX.sub("", text)
     if stripped != text:  # the extension writes two spaces after "failed:"
         stripped = _EXCEPTION_TYPE.sub("", stripped.lstrip())
-    return sanitize(stripped.strip()) or "The step failed without a reason"
+    stripped = _FILE_PATH.sub("[path]", _TRACEBACK_FRAME.sub("", stripped))
+    return sanitize(stripped.strip(" ,;")) or "The step failed without a reason"
