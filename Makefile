@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 WORKER := .tools/worker
 
-.PHONY: setup demo run test test-unit bench lint format clean
+.PHONY: setup demo run check test test-unit bench lint typecheck format clean
 
 setup: $(VENV)/.installed $(WORKER)/.installed node_modules/.installed .system-deps
 
@@ -42,8 +42,11 @@ demo: setup
 run: setup
 	$(PY) -m devhost
 
-test: setup
+# What CI runs (.ci/run): lint and types first (seconds), then every test tier.
+test: check
 	$(PY) -m pytest -q
+
+check: lint typecheck
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit
@@ -55,9 +58,13 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# mypy: strict on shared/, defaults plus untyped bodies elsewhere (config in pyproject.toml).
+typecheck: setup
+	$(VENV)/bin/mypy
+
 format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf out .devhost .pytest_cache .ruff_cache .system-deps
+	rm -rf out .devhost .pytest_cache .ruff_cache .mypy_cache .system-deps

@@ -11,6 +11,7 @@ import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from shared.models import Recommendation
 
@@ -269,7 +270,7 @@ def make_recommendations(n: int, seed: int = 7, currency: str | None = "EUR") ->
         resource_id = f"/subscriptions/{sub}" + (
             "" if sub_level else f"/resourceGroups/{rg}/providers/{rtype}/{name}"
         )
-        base = dict(
+        base: dict[str, Any] = dict(
             subscription_id=sub,
             subscription_name=SUBSCRIPTIONS[sub],
             category=category,
@@ -293,7 +294,7 @@ def make_recommendations(n: int, seed: int = 7, currency: str | None = "EUR") ->
                     monthly = (monthly_base * factor * Decimal(int(lookback) + 40) / 70).quantize(
                         Decimal("0.01")
                     )
-                    ext = {
+                    ext: dict[str, str] = {
                         "term": term,
                         "lookbackPeriod": lookback,
                         "region": region,
@@ -323,7 +324,7 @@ def make_recommendations(n: int, seed: int = 7, currency: str | None = "EUR") ->
                     )
         else:
             monthly = None
-            ext: dict[str, str] = {}
+            ext = {}
             if kind == "rightsize":
                 cur, target = rng.choice(_SKUS)
                 monthly = Decimal(rng.randint(2000, 90000)) / 100

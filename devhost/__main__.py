@@ -39,7 +39,7 @@ def ports_option(value: str) -> str | tuple[int, int, int]:
         raise argparse.ArgumentTypeError(
             f"expected 'auto' or three different ports BLOB,QUEUE,TABLE, got {value!r}"
         )
-    return ports  # type: ignore[return-value]
+    return ports[0], ports[1], ports[2]
 
 
 def ports_taken_message(exc: azurite.PortsTaken, store: azurite.Azurite) -> str:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -126,7 +126,9 @@ def _arm_error_code(exc: HttpResponseError) -> str | None:
     if code:
         return str(code)
     try:
-        body = exc.response.json() if exc.response is not None else None
+        # azure-core types the response as its common base, which has no json(); both of its
+        # transports' responses have one.
+        body = cast(Any, exc.response).json() if exc.response is not None else None
     except Exception:  # noqa: BLE001 - a body that is not JSON just has no code
         return None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
@@ -210,7 +212,7 @@ def fetch_recommendations(
                 if filters.matches(rec):
                     stats.kept += 1
                     yield rec
-            token = pager.continuation_token  # type: ignore[attr-defined]
+            token = pager.continuation_token
             if token:
                 if token in seen_tokens:
                     # Following it would loop; stopping would silently drop the pages after it.

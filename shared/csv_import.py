@@ -27,11 +27,11 @@ import hashlib
 import io
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from shared.errors import InvalidInputError, LimitExceededError
 from shared.models import Recommendation, is_guid, normalize_category, normalize_impact, parse_money
@@ -160,6 +160,7 @@ def detect_variant(header: Iterable[str]) -> str:
 def _parse_date(text: str) -> datetime | None:
     """Parse an Updated Date cell; naive times are taken as UTC. None if no format fits."""
     value = text.replace("\u202f", " ").replace("\u00a0", " ").strip()
+    parsed: datetime | None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -170,8 +171,8 @@ def _parse_date(text: str) -> datetime | None:
                 break
             except ValueError:
                 continue
-        if parsed is None:
-            return None
+    if parsed is None:
+        return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -227,7 +228,7 @@ def _open_lines(source: Any) -> tuple[Iterator[str], Callable[[], None]]:
         with open(source, "rb") as handle:
             return _open_lines(handle.read())
     if isinstance(source, io.BufferedIOBase):
-        wrapper = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+        wrapper = io.TextIOWrapper(cast("IO[bytes]", source), encoding="utf-8-sig", newline="")
 
         def release() -> None:
             try:
@@ -390,7 +391,7 @@ def parse_csv(
 
 def _iterate(
     source: CsvSource, default_category: str | None, max_rows: int | None, stats: _Stats
-) -> Iterator[Recommendation]:
+) -> Generator[Recommendation]:
     raw_lines, release = _open_lines(source)
     try:
         yield from _iterate_lines(raw_lines, default_category, max_rows, stats)

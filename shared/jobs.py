@@ -10,7 +10,7 @@ Pure: no I/O, safe to import from orchestrators.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .errors import InvalidInputError
 from .models import is_guid
@@ -23,7 +23,7 @@ class Payload:
     """dict conversion for the dataclasses below (camelCase is not worth the noise here)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        return asdict(cast(Any, self))  # Payload is only ever mixed into dataclasses
 
     @classmethod
     def from_dict(cls: type[J], data: Any) -> J:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from .blob_store import BlobStore
 from .errors import InvalidInputError
@@ -144,8 +145,14 @@ def failure_for(report: Report, state: OrchestrationState, *, now: datetime) -> 
     return _ENDED.get(state.runtime_status)  # a status this code does not know: leave it be
 
 
+class ReportUpdater(Protocol):
+    """What reconciling needs of the report store (TableStore has it)."""
+
+    def update_report(self, report_id: str, change: Callable[[Report], bool]) -> Report | None: ...
+
+
 def reconcile(
-    store: TableStore, report: Report, state: OrchestrationState, *, now: datetime | None = None
+    store: ReportUpdater, report: Report, state: OrchestrationState, *, now: datetime | None = None
 ) -> Report:
     """The report as it must be shown given its orchestration's ``state``: marked failed (and
     stored so) when the orchestration has ended, or can no longer run, without finishing it.

@@ -13,6 +13,7 @@ rows to a few MB and makes loading them fast.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
@@ -35,7 +36,7 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decoder(type_name: str):
+def _decoder(type_name: str) -> Callable[[Any], Any]:
     if "Decimal" in type_name:
         return parse_money
     if "datetime" in type_name:

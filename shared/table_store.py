@@ -417,7 +417,7 @@ class TableStore:
             entity = client.get_entity(REPORT_PARTITION, "r_" + check_key(report_id, "reportId"))
         except ResourceNotFoundError:
             return None
-        return entity_to_report(entity), entity.metadata.get("etag", "")
+        return entity_to_report(entity), entity.metadata.get("etag") or ""
 
     def get_report(self, report_id: str) -> Report | None:
         found = self._read_report(report_id)

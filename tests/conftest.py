@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -71,7 +72,7 @@ def make_recommendation(
         f"/subscriptions/{subscription}/resourceGroups/{rg}/providers/"
         f"Microsoft.Compute/virtualMachines/vm-{i:05d}"
     )
-    values = dict(
+    values: dict[str, Any] = dict(
         recommendation_id=f"{resource_id}/providers/Microsoft.Advisor/recommendations/{uuid.UUID(int=i)}",
         subscription_id=subscription,
         category=category,

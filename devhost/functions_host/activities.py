@@ -357,6 +357,8 @@ class ActivityPool:
                     executor.shutdown(wait=False, cancel_futures=True)
                     self._executor = self._new_executor()
                 executor = self._executor
+            if executor is None:
+                raise RuntimeError("activity pool is not running") from None
             return executor.submit(execute, self.app_module, name, input_json, self.payload_cap)
 
     def _settle(

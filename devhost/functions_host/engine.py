@@ -25,6 +25,7 @@ raised events still in the inbox table are delivered.
 
 from __future__ import annotations
 
+import builtins  # Engine has a method named list: annotations in it say builtins.list
 import ctypes
 import json
 import logging
@@ -379,7 +380,7 @@ class Engine:
             soonest = ready_at if soonest is None else min(soonest, ready_at)
         return None, (None if soonest is None else max(0.0, soonest - now))
 
-    def _take_events(self, inst: Instance) -> tuple[list[h.Event], list[str]]:
+    def _take_events(self, inst: Instance) -> tuple[builtins.list[h.Event], builtins.list[str]]:
         events, keys = inst.inbox, inst.inbox_keys
         # Stop after a suspension: what arrives later waits for the resume.
         for index, event in enumerate(events):
@@ -440,7 +441,7 @@ class Engine:
                 break
         return now
 
-    def _process(self, inst: Instance, events: list[h.Event], keys: list[str]) -> None:
+    def _process(self, inst: Instance, events: builtins.list[h.Event], keys: builtins.list[str]) -> None:
         if self._stopping:
             return
         if inst.status in TERMINAL:
@@ -550,7 +551,7 @@ class Engine:
                 )
 
     # -- calling the orchestrator -----------------------------------------------------------
-    def _context_json(self, inst: Instance, episode: list[h.Event]) -> str:
+    def _context_json(self, inst: Instance, episode: builtins.list[h.Event]) -> str:
         parts = inst.history_json + [json.dumps(e) for e in episode]
         return (
             '{"history":['
@@ -567,7 +568,7 @@ class Engine:
             + ',"upperSchemaVersion":2}'
         )
 
-    def _invoke(self, inst: Instance, episode: list[h.Event]) -> dict[str, Any]:
+    def _invoke(self, inst: Instance, episode: builtins.list[h.Event]) -> dict[str, Any]:
         function = self.app.orchestrators.get(inst.name)
         if function is None:
             return {
@@ -630,7 +631,7 @@ class Engine:
             )
 
     # -- results of an episode --------------------------------------------------------------
-    def _commit(self, inst: Instance, episode: list[h.Event], keys: list[str]) -> None:
+    def _commit(self, inst: Instance, episode: builtins.list[h.Event], keys: builtins.list[str]) -> None:
         for event in episode:
             event["IsPlayed"] = True
         encoded = [json.dumps(e) for e in episode]
@@ -649,11 +650,11 @@ class Engine:
     def _finish(
         self,
         inst: Instance,
-        episode: list[h.Event],
+        episode: builtins.list[h.Event],
         status: str,
         output: str | None,
         failure: dict[str, Any] | None,
-        keys: list[str],
+        keys: builtins.list[str],
     ) -> None:
         now = h.parse_iso(episode[0]["Timestamp"])
         episode.append(h.execution_completed(now, status, output, failure))
@@ -680,9 +681,9 @@ class Engine:
     def _fail(
         self,
         inst: Instance,
-        episode: list[h.Event],
+        episode: builtins.list[h.Event],
         message: str,
-        keys: list[str],
+        keys: builtins.list[str],
         *,
         error_type: str = "OrchestrationFailureException",
     ) -> None:
@@ -698,7 +699,7 @@ class Engine:
         inst.in_flight.clear()
 
     def _continue_as_new(
-        self, inst: Instance, episode: list[h.Event], result: ShimResult, keys: list[str]
+        self, inst: Instance, episode: builtins.list[h.Event], result: ShimResult, keys: builtins.list[str]
     ) -> None:
         """Start a new execution with a new input and an empty history. One instance-row write
         (HistoryCount 0) is the whole switch, so a crash leaves either execution, never half.
@@ -871,7 +872,7 @@ class Engine:
         if records:
             log.info("Loaded %d orchestration instances from storage; resumed %d", len(records), resumed)
 
-    def _resume(self, inst: Instance, inbox_rows: list[tuple[str, h.Event]]) -> None:
+    def _resume(self, inst: Instance, inbox_rows: builtins.list[tuple[str, h.Event]]) -> None:
         inst.history = self.store.load_history(inst.instance_id, inst.history_count)
         inst.history_json = [json.dumps(e) for e in inst.history]
         seen_keys: set[str] = set()

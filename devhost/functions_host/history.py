@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from azure.durable_functions.models.history import HistoryEventType as T
 
@@ -230,7 +230,7 @@ def to_api_history(events: list[Event], *, show_output: bool) -> list[dict[str, 
             T.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
             T.SUB_ORCHESTRATION_INSTANCE_FAILED,
         ):
-            origin = scheduled.get(event.get("TaskScheduledId"), {})
+            origin = scheduled.get(cast(int, event.get("TaskScheduledId")), {})
             item["FunctionName"] = origin.get("Name")
             if origin:
                 item["ScheduledTime"] = origin["Timestamp"]
@@ -247,7 +247,9 @@ def to_api_history(events: list[Event], *, show_output: bool) -> list[dict[str, 
             if show_output:
                 item["Input"] = _loads(event.get("Input"))
         elif kind == T.EXECUTION_COMPLETED:
-            item["OrchestrationStatus"] = _STATUS_NAMES.get(event.get("OrchestrationStatus"), "Unknown")
+            item["OrchestrationStatus"] = _STATUS_NAMES.get(
+                cast(int, event.get("OrchestrationStatus")), "Unknown"
+            )
             if show_output:
                 item["Result"] = _loads(event.get("Result"))
             if event.get("FailureDetails"):

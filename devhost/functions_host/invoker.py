@@ -121,8 +121,8 @@ def build_kwargs(
         if name == "context":
             kwargs["context"] = context
             continue
-        binding = next((b for b in info.bindings if b.get("name") == name), None)
-        what = f"binding {binding.get('type')!r}" if binding else "parameter"
+        named: dict[str, Any] | None = next((b for b in info.bindings if b.get("name") == name), None)
+        what = f"binding {named.get('type')!r}" if named else "parameter"
         raise UnsupportedBinding(f"function {info.name!r}: {what} {name!r} is not supported by the devhost")
     return kwargs
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from azure.durable_functions.models.actions.ActionType import ActionType as A
 from azure.durable_functions.models.history import HistoryEventType as T
@@ -344,9 +344,9 @@ class Shim:
         if kind == A.CONTINUE_AS_NEW:
             self.result.continued = True
             self.result.continue_as_new = action.get("input")
-            node = _Node()
-            node.done = True
-            return node
+            ended = _Node()
+            ended.done = True
+            return ended
         if kind in (A.WHEN_ALL, A.WHEN_ANY):
             children = [self.issue(child) for child in action.get("compoundActions") or []]
             return _All(children) if kind == A.WHEN_ALL else _Any(children)
@@ -367,7 +367,7 @@ class Shim:
 
     # -- replay -----------------------------------------------------------------------------
     def _leaf(self, event: h.Event, key: str, kinds: tuple[str, ...]) -> Leaf | None:
-        leaf = self.by_id.get(event.get(key))
+        leaf = self.by_id.get(cast(int, event.get(key)))
         if leaf is None or leaf.kind not in kinds or leaf.done:
             return None  # a completion for a task nobody waits on: ignored, as DTFx does
         return leaf

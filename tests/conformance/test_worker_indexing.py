@@ -35,6 +35,8 @@ parameter/binding mismatch messages a little differently.
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import azure.durable_functions as df
@@ -92,7 +94,7 @@ def test_devhost_refuses_it_with_the_workers_message(worker: Worker) -> None:
 
 # -- devhost's own copy of the rules (used without .tools/worker) says what the worker says --
 def _activity(annotation: Any) -> Any:
-    def activity(payload):  # type: ignore[no-untyped-def]
+    def activity(payload):
         return payload
 
     activity.__annotations__ = {"payload": annotation}
@@ -102,7 +104,7 @@ def _activity(annotation: Any) -> Any:
 
 
 def _http(returns: Any, *, out: Any = None) -> Any:
-    def route(req: func.HttpRequest, msg):  # type: ignore[no-untyped-def]
+    def route(req: func.HttpRequest, msg):
         return func.HttpResponse("ok")
 
     route.__annotations__.update({"return": returns, "msg": out or func.Out[str]})
@@ -134,9 +136,9 @@ def _signature(kind: str) -> Any:
     return app.get_functions()[0]
 
 
-CASES = {
+CASES: dict[str, Callable[[], Any]] = {
     **{
-        f"param {a!r}": (lambda a=a: _activity(a))
+        f"param {a!r}": partial(_activity, a)
         for a in [
             dict,
             typing.Dict[str, Any],
@@ -161,16 +163,13 @@ CASES = {
         ]
     },
     **{
-        f"return {r!r}": (lambda r=r: _http(r))
+        f"return {r!r}": partial(_http, r)
         for r in [func.HttpResponse, str, dict[str, Any], typing.Optional[func.HttpResponse]]
     },
     "Out[str]": lambda: _http(func.HttpResponse, out=func.Out[str]),
     "Out[dict[str, Any]]": lambda: _http(func.HttpResponse, out=func.Out[dict[str, Any]]),
     "bare Out": lambda: _http(func.HttpResponse, out=func.Out),
-    **{
-        kind: (lambda kind=kind: _signature(kind))
-        for kind in ["extra", "context int", "context ok", "unbound binding"]
-    },
+    **{kind: partial(_signature, kind) for kind in ["extra", "context int", "context ok", "unbound binding"]},
 }
 
 

@@ -28,7 +28,7 @@ def without_worker(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def activity_with(annotation: Any) -> Any:
-    def activity(payload):  # type: ignore[no-untyped-def]
+    def activity(payload):
         return payload
 
     activity.__annotations__ = {"payload": annotation}
@@ -38,7 +38,7 @@ def activity_with(annotation: Any) -> Any:
 
 
 def http_returning(annotation: Any) -> Any:
-    def route(req: func.HttpRequest):  # type: ignore[no-untyped-def]
+    def route(req: func.HttpRequest):
         return func.HttpResponse("ok")
 
     route.__annotations__["return"] = annotation

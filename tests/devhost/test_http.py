@@ -123,12 +123,12 @@ def test_public_http_api_start_history_and_paging(toy: ToyClient) -> None:
     assert detail["historyEvents"][1]["FunctionName"] == "say_hello"
     assert detail["historyEvents"][1]["Result"] == "Hello api!"
     instances = f"{toy.url}/runtime/webhooks/durabletask/instances"
-    first = requests.get(instances, params={"code": SYSTEM_KEY, "top": 2}, timeout=10)
+    first = requests.get(instances, params={"code": SYSTEM_KEY, "top": "2"}, timeout=10)
     assert first.status_code == 200 and len(first.json()) == 2
     token = first.headers["x-ms-continuation-token"]
     second = requests.get(
         instances,
-        params={"code": SYSTEM_KEY, "top": 2},
+        params={"code": SYSTEM_KEY, "top": "2"},
         headers={"x-ms-continuation-token": token},
         timeout=10,
     )

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -69,7 +70,12 @@ def _start_cli_host(
     lines: queue.Queue[str] = queue.Queue()
     output = process.stdout
     assert output is not None
-    threading.Thread(target=lambda: [lines.put(line) for line in output], daemon=True).start()
+
+    def pump() -> None:
+        for line in output:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -141,7 +147,7 @@ def test_killed_host_resumes_on_a_new_host(disk_azurite: Azurite, record_dir: Pa
 
 def test_graceful_restart_keeps_a_timer_and_a_pending_event(disk_azurite: Azurite, record_dir: Path) -> None:
     hub = f"Timers{uuid.uuid4().hex[:8]}"
-    options = dict(
+    options: dict[str, Any] = dict(
         storage_connection=disk_azurite.connection_string,
         port=0,
         task_hub=hub,

@@ -88,7 +88,7 @@ def test_every_report_endpoint_needs_the_function_key(
 ) -> None:
     some_id = str(uuid.uuid4())
     body = {"subscriptionIds": sample_subscriptions[:1], "reportType": "cost"}
-    calls = [
+    calls: list[tuple[str, str, dict[str, Any]]] = [
         ("POST", "/api/reports", {"json": body}),
         ("POST", "/api/reports/csv", {"data": b"x", "params": {"reportType": "cost"}}),
         ("GET", "/api/reports", {}),

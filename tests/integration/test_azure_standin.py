@@ -310,7 +310,7 @@ def test_an_unknown_subscription_is_resource_not_found(standin, credential):
     with pytest.raises(ResourceNotFoundError) as caught:
         list(advisor.recommendations.list())
     assert caught.value.error.code == "SubscriptionNotFound"
-    assert missing in caught.value.error.message
+    assert missing in str(caught.value.error.message)
     assert arm_statuses(standin) == [404]
 
 
