@@ -423,43 +423,8 @@ def _next_row(reader: Any, start: int) -> list[str] | None:
 def _iterate_lines(
     raw_lines: Iterator[str], default_category: str | None, max_rows: int | None, stats: _Stats
 ) -> Iterator[Recommendation]:
-    counter = [0]  # physical lines read so far
-    lines = _text_errors(raw_lines, counter)
-    first = next(lines, None)
-    if first is None:
-        raise InvalidInputError("The CSV file is empty: it contains no recommendations", field="file")
-    first = first.lstrip("\ufeff")
-    delimiter = ","
-    offset = 0  # physical lines consumed before the csv reader's first line
-    sep = _SEP_LINE_RE.match(first.rstrip("\r\n"))
-    if sep:
-        delimiter, offset = sep.group(1), 1
-        stream: Iterator[str] = lines
-    else:
-        stream = _prepend(first, lines)
-    reader = csv.reader(stream, delimiter=delimiter)
-
-    # Find the header row within the first lines; anything before it (a title) is skipped.
-    header: list[str] | None = None
-    saw_content = False
-    while header is None and reader.line_num < HEADER_SEARCH_LINES:
-        start = offset + reader.line_num + 1
-        row = _next_row(reader, start)
-        if row is None:
-            break
-        if not any(cell.strip() for cell in row):
-            continue
-        saw_content = True
-        if _is_header(_normalize_header(cell) for cell in row):
-            header, stats.header_line = row, start
-    if header is None:
-        if not saw_content and not _has_content(reader):
-            raise InvalidInputError("The CSV file is empty: it contains no recommendations", field="file")
-        raise InvalidInputError(
-            f"The CSV file has no header row in its first {HEADER_SEARCH_LINES} lines; "
-            f"expected columns like {_EXPECTED_HINT}",
-            field="file",
-        )
+    reader, offset = _csv_reader(_text_errors(raw_lines, [0]))
+    header = _find_header(reader, offset, stats)
     assert stats.header_line is not None
     layout = _layout(header, stats.header_line)
     stats.variant = detect_variant(header)
@@ -474,21 +439,7 @@ def _iterate_lines(
         row = _next_row(reader, start)
         if row is None:
             break
-        if len(row) != layout.width:
-            if not any(cell.strip() for cell in row):
-                continue  # a blank line (or one with only delimiters)
-            if len(row) < layout.width or any(cell.strip() for cell in row[layout.width :]):
-                end = offset + reader.line_num
-                span = (
-                    f"line {start}" if end == start else f"lines {start}-{end} (check for an unclosed quote)"
-                )
-                raise InvalidInputError(
-                    f"The row at {span} has {len(row)} cells but the header (line {stats.header_line}) "
-                    f"has {layout.width} columns",
-                    field="file",
-                    line=start,
-                )
-        elif not any(cell.strip() for cell in row):
+        if not _is_data_row(row, layout, start, offset + reader.line_num, stats.header_line):
             continue
         stats.rows += 1
         if max_rows is not None and stats.rows > max_rows:
@@ -505,6 +456,59 @@ def _iterate_lines(
             f"The CSV file contains no recommendations (only a header row at line {stats.header_line})",
             field="file",
         )
+
+
+def _csv_reader(lines: Iterator[str]) -> tuple[Any, int]:
+    """A csv reader over the lines after an optional ``sep=`` line, and how many physical lines
+    came before its first one."""
+    first = next(lines, None)
+    if first is None:
+        raise InvalidInputError("The CSV file is empty: it contains no recommendations", field="file")
+    first = first.lstrip("\ufeff")
+    sep = _SEP_LINE_RE.match(first.rstrip("\r\n"))
+    if sep:
+        return csv.reader(lines, delimiter=sep.group(1)), 1
+    return csv.reader(_prepend(first, lines), delimiter=","), 0
+
+
+def _find_header(reader: Any, offset: int, stats: _Stats) -> list[str]:
+    """The header row, searched for within the first lines; anything before it (a title) is
+    skipped."""
+    saw_content = False
+    while reader.line_num < HEADER_SEARCH_LINES:
+        start = offset + reader.line_num + 1
+        row = _next_row(reader, start)
+        if row is None:
+            break
+        if not any(cell.strip() for cell in row):
+            continue
+        saw_content = True
+        if _is_header(_normalize_header(cell) for cell in row):
+            stats.header_line = start
+            return row
+    if not saw_content and not _has_content(reader):
+        raise InvalidInputError("The CSV file is empty: it contains no recommendations", field="file")
+    raise InvalidInputError(
+        f"The CSV file has no header row in its first {HEADER_SEARCH_LINES} lines; "
+        f"expected columns like {_EXPECTED_HINT}",
+        field="file",
+    )
+
+
+def _is_data_row(row: list[str], layout: _Layout, start: int, end: int, header_line: int) -> bool:
+    """False for a blank row (or one with only delimiters); an error for a row whose width does
+    not match the header's (empty trailing cells aside)."""
+    if not any(cell.strip() for cell in row):
+        return False
+    if len(row) < layout.width or any(cell.strip() for cell in row[layout.width :]):
+        span = f"line {start}" if end == start else f"lines {start}-{end} (check for an unclosed quote)"
+        raise InvalidInputError(
+            f"The row at {span} has {len(row)} cells but the header (line {header_line}) "
+            f"has {layout.width} columns",
+            field="file",
+            line=start,
+        )
+    return True
 
 
 def _has_content(reader: Iterator[list[str]]) -> bool:
@@ -545,6 +549,20 @@ class _RowConverter:
     def _cell(row: list[str], i: int | None) -> str:
         return row[i].strip() if i is not None else ""
 
+    def _updated(self, row: list[str], line: int) -> datetime | None:
+        text = self._cell(row, self.i_updated)
+        if not text:
+            return None
+        updated = _parse_date(text)
+        if updated is None:
+            raise _cell_error(line, "updated", f"is not a date: {_clip(text)}")
+        return updated
+
+    def _extended_properties(self, row: list[str]) -> dict[str, str]:
+        """The row's non-empty cells in columns without a model field."""
+        cells = ((key, row[i].strip()) for i, key in self.layout.extra if i < len(row))
+        return {key: value for key, value in cells if value}
+
     def __call__(self, row: list[str], line: int) -> Recommendation:
         cell = self._cell
         text = cell(row, self.i_rec)
@@ -579,19 +597,8 @@ class _RowConverter:
         if currency is not None and len(currency) == 3 and currency.isalpha():
             currency = currency.upper()
 
-        updated: datetime | None = None
-        updated_text = cell(row, self.i_updated)
-        if updated_text:
-            updated = _parse_date(updated_text)
-            if updated is None:
-                raise _cell_error(line, "updated", f"is not a date: {_clip(updated_text)}")
-
-        ext: dict[str, str] = {}
-        for i, key in self.layout.extra:
-            if i < len(row):
-                value = row[i].strip()
-                if value:
-                    ext[key] = value
+        updated = self._updated(row, line)
+        ext = self._extended_properties(row)
 
         return Recommendation(
             recommendation_id=recommendation_id_for(sub, rg, name, text),

@@ -29,8 +29,9 @@ class Payload:
     def from_dict(cls: type[J], data: Any) -> J:
         if not isinstance(data, dict):
             raise InvalidInputError(f"{cls.__name__} input must be an object", field="input")
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-        missing = [f.name for f in fields(cls) if f.name not in data and _required(f)]  # type: ignore[arg-type]
+        declared = fields(cast(Any, cls))  # Payload is only ever mixed into dataclasses
+        names = {f.name for f in declared}
+        missing = [f.name for f in declared if f.name not in data and _required(f)]
         if missing:
             raise InvalidInputError(f"{cls.__name__} input lacks {missing[0]}", field=missing[0])
         obj = cls(**{k: v for k, v in data.items() if k in names})

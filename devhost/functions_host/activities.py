@@ -47,7 +47,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
@@ -378,7 +378,7 @@ class ActivityPool:
             if exception is not None:
                 outer.set_exception(exception)
             else:
-                outer.set_result(outcome)  # type: ignore[arg-type]
+                outer.set_result(cast(Outcome, outcome))  # given whenever exception is not
         except cf.InvalidStateError:
             pass
         self._pump()

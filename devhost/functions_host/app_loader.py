@@ -103,8 +103,10 @@ class LoadedApp:
 
     @property
     def http_functions(self) -> list[FunctionInfo]:
-        routes = [f for f in self.functions.values() if f.trigger_type == "httpTrigger" and f.route]
-        return sorted(routes, key=lambda f: precedence_key(f.route))  # type: ignore[arg-type]
+        routes = [
+            (f, f.route) for f in self.functions.values() if f.trigger_type == "httpTrigger" and f.route
+        ]
+        return [f for f, _ in sorted(routes, key=lambda pair: precedence_key(pair[1]))]
 
     def of_type(self, trigger_type: str) -> dict[str, FunctionInfo]:
         return {n: f for n, f in self.functions.items() if f.trigger_type == trigger_type}

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from shared.csv_import import (
+    CsvSource,
     detect_variant,
     iter_csv_recommendations,
     parse_csv,
@@ -418,9 +419,9 @@ def test_header_beyond_search_window_is_not_found() -> None:
 
 
 @pytest.mark.parametrize("source", [b"", "", b"\xef\xbb\xbf", "\r\n\r\n", "sep=,\r\n", io.BytesIO(b"")])
-def test_empty_file(source: object) -> None:
+def test_empty_file(source: CsvSource) -> None:
     with pytest.raises(InvalidInputError, match="no recommendations"):
-        parse_csv(source)  # type: ignore[arg-type]
+        parse_csv(source)
 
 
 def test_header_only() -> None:
