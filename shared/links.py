@@ -26,6 +26,7 @@ from .settings import Settings
 
 LINK_PREFIX = "/api/links"
 _DIGITS = frozenset("0123456789")
+_ROUND_SECONDS = 3600
 
 
 def public_base_url(settings: Settings) -> str:
@@ -51,7 +52,10 @@ class LinkSigner:
         return base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("=")
 
     def sign(self, report_id: str, *, now: float | None = None) -> str:
-        expires = int(now if now is not None else time.time()) + self.lifetime_seconds
+        """A token valid for the lifetime, rounded up to the next full hour so that answers
+        given within the same hour hand out the same links."""
+        earliest = int(now if now is not None else time.time()) + self.lifetime_seconds
+        expires = -(-earliest // _ROUND_SECONDS) * _ROUND_SECONDS
         return f"{expires}.{self._signature(report_id, expires)}"
 
     def verify(self, report_id: str, token: str, *, now: float | None = None) -> bool:

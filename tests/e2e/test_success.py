@@ -74,8 +74,10 @@ def test_start_answers_202_with_location_retry_after_and_no_management_urls(
     report_id = body["reportId"]
     assert GUID_RE.match(report_id)
     location = response.headers["Location"]
-    assert urlsplit(location).path == f"/api/reports/{report_id}"
-    assert "code=" in location  # a Logic App polls with exactly what it is given
+    # A Logic App polls with exactly what it is given: a link signed for this report, never the
+    # caller's function key (tests/e2e/test_links.py).
+    assert urlsplit(location).path == f"/api/links/reports/{report_id}"
+    assert "code=" not in location and "token" in parse_qs(urlsplit(location).query)
     assert float(response.headers["Retry-After"]) > 0
     # The report's own URL is the handle; the Durable management URLs (which carry the
     # extension's system key in Azure) are never handed out.
@@ -162,7 +164,7 @@ def test_files_download_through_a_short_lived_sas_url(
     assert set(report["files"]) == {"html", "pdf"}
     for fmt, got in downloads.items():
         link = report["files"][fmt]
-        assert urlsplit(link).path == f"/api/reports/{report['reportId']}/files/{fmt}"
+        assert urlsplit(link).path == f"/api/links/reports/{report['reportId']}/files/{fmt}"
         redirect, response = got["redirect"], got["response"]
         sas = redirect.headers["Location"]
         parts = urlsplit(sas)

@@ -74,5 +74,6 @@ def test_report_survives_a_host_crash(stack: DevStack):
     assert set(body["files"]) == {"html", "pdf"}
     # every recommendation stored exactly once: deterministic keys made the re-run overwrite
     assert clients.table_store().count_recommendations(report_id) == expected_rows
-    pdf = requests.get(body["files"]["pdf"], timeout=30)
+    # Links are relative (no PUBLIC_BASE_URL on devhost) and carry no key: the caller adds its own.
+    pdf = requests.get(f"{stack.url}{body['files']['pdf']}", params={"code": stack.key}, timeout=30)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

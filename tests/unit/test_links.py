@@ -14,10 +14,11 @@ SIGNER = LinkSigner(b"k" * 32, 3600)
 
 def test_a_token_opens_its_report_until_it_expires() -> None:
     token = SIGNER.sign(REPORT, now=1_000_000)
-    assert token.startswith("1003600.")
+    assert token.startswith("1004400.")  # an hour on, rounded up to the full hour
+    assert SIGNER.sign(REPORT, now=1_000_500) == token  # the same link within that hour
     assert SIGNER.verify(REPORT, token, now=1_000_000)
-    assert SIGNER.verify(REPORT, token, now=1_003_600)
-    assert not SIGNER.verify(REPORT, token, now=1_003_601)
+    assert SIGNER.verify(REPORT, token, now=1_004_400)
+    assert not SIGNER.verify(REPORT, token, now=1_004_401)
     assert not SIGNER.verify(OTHER, token, now=1_000_000)
     assert not LinkSigner(b"j" * 32, 3600).verify(REPORT, token, now=1_000_000)
 
@@ -25,7 +26,7 @@ def test_a_token_opens_its_report_until_it_expires() -> None:
 def test_a_token_cannot_be_stretched_or_garbled() -> None:
     token = SIGNER.sign(REPORT, now=1_000_000)
     signature = token.split(".", 1)[1]
-    for bad in (f"9999999999.{signature}", "", ".", token + "=", "1003600", "-1." + signature, "１003600.x"):
+    for bad in (f"9999999999.{signature}", "", ".", token + "=", "1004400", "-1." + signature, "１004400.x"):
         assert not SIGNER.verify(REPORT, bad, now=1_000_000), bad
 
 
