@@ -24,11 +24,17 @@ import time
 import urllib.request
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urljoin
 
 from devhost.sample_tenant import build_tenant
 from devhost.stack import DevStack
 
-SETTINGS = {"RETRY_INTERVAL_SECONDS": "1", "FETCH_TIMEOUT_SECONDS": "600"}
+# REPORT_LINK_KEY: Location is a signed link, polled without the function key.
+SETTINGS = {
+    "RETRY_INTERVAL_SECONDS": "1",
+    "FETCH_TIMEOUT_SECONDS": "600",
+    "REPORT_LINK_KEY": "bench-link-key",
+}
 
 
 def _request(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, str], Any]:
@@ -46,7 +52,7 @@ def run_report(stack: DevStack, formats: list[str]) -> tuple[float, dict[str, An
     body = {"subscriptionIds": stack.standin.subscription_ids, "reportType": "detailed", "formats": formats}
     _, headers, accepted = _request(f"{stack.url}/api/reports?code={stack.key}", body)
     while True:
-        status, _, report = _request(headers["Location"])
+        status, _, report = _request(urljoin(stack.url, headers["Location"]))
         if status == 200:
             break
         time.sleep(0.1)

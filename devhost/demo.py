@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from devhost.stack import DevStack
 
@@ -35,7 +37,8 @@ def _call(url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, 
 
 
 def poll(location: str, timeout: float = 600) -> dict[str, Any]:
-    """Follow ``Location`` until the answer is not 202, as the Logic Apps HTTP action does."""
+    """Follow ``Location`` until the answer is not 202, as the Logic Apps HTTP action does (a
+    relative ``Location`` is resolved against the URL it came from)."""
     deadline = time.monotonic() + timeout
     last_stage = None
     while time.monotonic() < deadline:
@@ -51,7 +54,7 @@ def poll(location: str, timeout: float = 600) -> dict[str, Any]:
                 f"{progress.get('subscriptionsTotal', '?')} subscriptions fetched"
             )
             last_stage = stage
-        location = headers.get("Location", location)
+        location = urljoin(location, headers.get("Location", location))
         time.sleep(float(headers.get("Retry-After", "2")))
     raise TimeoutError(f"the report did not finish within {timeout:.0f} s")
 
@@ -103,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     print("Starting Azurite, the Azure stand-in and the Functions host ...")
-    with DevStack() as stack:
+    # Links signed for one report (shared/links.py), as a Logic App is given them: the demo polls
+    # and downloads without its function key.
+    with DevStack(settings={"REPORT_LINK_KEY": secrets.token_urlsafe(32)}) as stack:
         print(f"  Functions host at {stack.url}")
         body = {
             "subscriptionIds": stack.standin.subscription_ids,
@@ -113,11 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         }
         status, headers, answer = _call(f"{stack.url}/api/reports?code={stack.key}", body)
         print(f"POST /api/reports -> {status}, report {json.loads(answer)['reportId']}")
-        report = poll(headers["Location"])
+        report = poll(urljoin(stack.url, headers["Location"]))
         paths: dict[str, Path] = {}
         for fmt, link in (report.get("files") or {}).items():
             paths[fmt] = out / f"advisor-{args.report_type}-report.{fmt}"
-            download(link, paths[fmt])
+            download(urljoin(stack.url, link), paths[fmt])
     print_summary(report, paths, time.perf_counter() - started)
     return 0 if report["status"] == "completed" else 1
 
