@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from .advisor import FetchStats, fetch_recommendations, subscription_display_name
-from .blob_store import BlobStore
 from .errors import PermanentError, TransientError
 from .jobs import BeginResult, FetchOutcome, RenderResult, ReportJob, RetrySpec, SummaryResult
 from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType
+from .ports import FileStore, ReportTable
 from .rendering import (
     DEFAULT_ROWS_PER_PART,
     ReportMeta,
@@ -34,7 +34,6 @@ from .rendering.context import default_title
 from .report_service import FILE_NAMES, csv_blob_name, report_resource
 from .summary import summarize
 from .summary_store import dump_summary, load_summary
-from .table_store import TableStore
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,7 @@ def fetch_subscription(
     subscription_id: str,
     filters: ReportFilters,
     *,
-    store: TableStore,
+    store: ReportTable,
     client_for: Callable[[str], Any],
     page_size: int | None = None,
 ) -> FetchOutcome:
@@ -95,11 +94,11 @@ def fetch_subscription(
     )
 
 
-def persist_recommendations(report_id: str, recs: Iterable[Recommendation], store: TableStore) -> int:
+def persist_recommendations(report_id: str, recs: Iterable[Recommendation], store: ReportTable) -> int:
     return sum(store.save_recommendations(report_id, chunk) for chunk in chunked(recs, PERSIST_CHUNK))
 
 
-def import_csv_report(report_id: str, *, store: TableStore, uploads: Any) -> FetchOutcome:
+def import_csv_report(report_id: str, *, store: ReportTable, uploads: FileStore) -> FetchOutcome:
     """Parse the uploaded CSV (already validated by the trigger) and persist its rows.
 
     The outcome has the same shape as a subscription fetch (``subscription_id`` "csv"), so the
@@ -132,7 +131,7 @@ def begin_report(
     report_id: str,
     instance_id: str,
     *,
-    store: TableStore,
+    store: ReportTable,
     retry: RetrySpec,
     fetch_timeout_s: int,
 ) -> BeginResult:
@@ -163,11 +162,11 @@ def begin_report(
     return BeginResult(ok=True, job=job.to_dict())
 
 
-def record_fetch_outcome(report_id: str, outcome: FetchOutcome, *, store: TableStore) -> None:
+def record_fetch_outcome(report_id: str, outcome: FetchOutcome, *, store: ReportTable) -> None:
     store.record_subscription_outcome(report_id, outcome.subscription_id, outcome.to_dict())
 
 
-def left_out_subscriptions(store: TableStore, report_id: str) -> dict[str, str]:
+def left_out_subscriptions(store: ReportTable, report_id: str) -> dict[str, str]:
     """Subscriptions whose fetch ended without their recommendations, with the reason."""
     return {
         str(row["RowKey"]): str(row.get("failure_message") or "The subscription could not be read")
@@ -179,7 +178,7 @@ def left_out_subscriptions(store: TableStore, report_id: str) -> dict[str, str]:
 # -- summarize, render, assemble, finalize -------------------------------------------------
 
 
-def _report_or_fail(store: TableStore, report_id: str) -> Report:
+def _report_or_fail(store: ReportTable, report_id: str) -> Report:
     report = store.get_report(report_id)
     if report is None:
         raise PermanentError(f"Report {report_id} does not exist", code="report_not_found")
@@ -198,8 +197,8 @@ def _generated_at(report: Report) -> datetime:
 def summarize_report(
     report_id: str,
     *,
-    store: TableStore,
-    files: BlobStore,
+    store: ReportTable,
+    files: FileStore,
     api_pages: int = 0,
     fetch_seconds: float = 0.0,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
@@ -234,7 +233,7 @@ def summarize_report(
     return SummaryResult(report_id, summary.total, len(parts), blob)
 
 
-def _context(report: Report, files: BlobStore) -> dict[str, Any]:
+def _context(report: Report, files: FileStore) -> dict[str, Any]:
     summary = load_summary(files.download(_summary_blob(report.report_id)))
     meta = ReportMeta(
         report_type=report.report_type,
@@ -247,7 +246,7 @@ def _context(report: Report, files: BlobStore) -> dict[str, Any]:
     return build_report_context(meta, summary, _generated_at(report))
 
 
-def render_html_file(report_id: str, *, store: TableStore, files: BlobStore) -> RenderResult:
+def render_html_file(report_id: str, *, store: ReportTable, files: FileStore) -> RenderResult:
     started = time.perf_counter()
     report = _report_or_fail(store, report_id)
     html = render_html(_context(report, files)).encode("utf-8")
@@ -259,8 +258,8 @@ def render_pdf_part_file(
     report_id: str,
     part: int,
     *,
-    store: TableStore,
-    files: BlobStore,
+    store: ReportTable,
+    files: FileStore,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
 ) -> RenderResult:
     started = time.perf_counter()
@@ -277,7 +276,7 @@ def render_pdf_part_file(
 
 
 def assemble_pdf_file(
-    report_id: str, part_blobs: list[str], *, store: TableStore, files: BlobStore
+    report_id: str, part_blobs: list[str], *, store: ReportTable, files: FileStore
 ) -> RenderResult:
     """Merge the parts in order into the report's PDF, stamping footer and page numbers."""
     started = time.perf_counter()
@@ -296,8 +295,8 @@ def finalize_report(
     report_files: dict[str, str],
     durations: dict[str, float],
     *,
-    store: TableStore,
-    files: BlobStore,
+    store: ReportTable,
+    files: FileStore,
 ) -> dict[str, Any]:
     """Mark the report completed, but only once every file it promises exists."""
     report = _report_or_fail(store, report_id)
