@@ -118,9 +118,8 @@ def render_html(payload: dict) -> dict:
 def render_pdf_part(payload: dict) -> dict:
     job = RenderInput.from_dict(payload)
     return pipeline.render_pdf_part_file(
-        job.report_id, job.part, store=clients.table_store(), files=clients.report_files(),
-        rows_per_part=get_settings().pdf_rows_per_part,
-    ).to_dict()  # fmt: skip
+        job.report_id, job.part, store=clients.table_store(), files=clients.report_files()
+    ).to_dict()
 
 
 @bp.activity_trigger(input_name="payload", activity="assemble_pdf")

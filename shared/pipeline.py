@@ -19,15 +19,18 @@ from typing import Any, TypeVar
 from .advisor import FetchStats, fetch_recommendations, subscription_display_name
 from .errors import PermanentError, TransientError
 from .jobs import BeginResult, FetchOutcome, RenderResult, ReportJob, RetrySpec, SummaryResult
-from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType
+from .models import Recommendation, Report, ReportFilters, ReportStatus
 from .ports import FileStore, ReportTable
 from .rendering import (
     DEFAULT_ROWS_PER_PART,
     ReportMeta,
     build_report_context,
+    dump_pdf_plan,
+    load_pdf_plan,
     plan_pdf_parts,
     render_html,
     render_pdf_part,
+    shows_resources,
     write_merged_pdf,
 )
 from .rendering.context import default_title
@@ -189,6 +192,10 @@ def _summary_blob(report_id: str) -> str:
     return f"{report_id}/summary.json"
 
 
+def _pdf_plan_blob(report_id: str) -> str:
+    return f"{report_id}/pdf-plan.json"
+
+
 def _generated_at(report: Report) -> datetime:
     # A retried render must produce the same file: derive the date from the report, not the clock.
     return report.fetched_at or report.requested_at or datetime.now(UTC)
@@ -203,15 +210,15 @@ def summarize_report(
     fetch_seconds: float = 0.0,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
 ) -> SummaryResult:
-    """Summarize the stored recommendations once, keep the full summary in Blob Storage for
-    the render steps, put the headline figures and the left-out subscriptions on the report
-    entity, and move the report on to ``generating``."""
+    """Summarize the stored recommendations once and plan the PDF's parts once; keep both in
+    Blob Storage for the render steps (each part renders the slice the stored plan gives it),
+    put the headline figures and the left-out subscriptions on the report entity, and move the
+    report on to ``generating``."""
     report = _report_or_fail(store, report_id)
     summary = summarize(store.iter_recommendations(report_id), filters=report_filters(report))
     blob = files.upload(_summary_blob(report_id), dump_summary(summary), content_type="application/json")
-    parts = plan_pdf_parts(
-        summary, rows_per_part, include_details=report.report_type is not ReportType.EXECUTIVE
-    )
+    parts = plan_pdf_parts(summary, rows_per_part, include_details=shows_resources(report.report_type))
+    files.upload(_pdf_plan_blob(report_id), dump_pdf_plan(parts), content_type="application/json")
     report.recommendation_count = summary.total
     report.counts_by_category = dict(summary.counts_by_category)
     report.counts_by_impact = dict(summary.counts_by_impact)
@@ -254,23 +261,14 @@ def render_html_file(report_id: str, *, store: ReportTable, files: FileStore) ->
     return RenderResult(report_id, "html", 0, blob, len(html), round(time.perf_counter() - started, 3))
 
 
-def render_pdf_part_file(
-    report_id: str,
-    part: int,
-    *,
-    store: ReportTable,
-    files: FileStore,
-    rows_per_part: int = DEFAULT_ROWS_PER_PART,
-) -> RenderResult:
+def render_pdf_part_file(report_id: str, part: int, *, store: ReportTable, files: FileStore) -> RenderResult:
+    """Render part ``part`` of the plan summarize stored (never a plan of its own)."""
     started = time.perf_counter()
     report = _report_or_fail(store, report_id)
-    context = _context(report, files)
-    specs = plan_pdf_parts(
-        context["summary"], rows_per_part, include_details=bool(context["report"]["show_resources"])
-    )
+    specs = load_pdf_plan(files.download(_pdf_plan_blob(report_id)))
     if not 0 <= part < len(specs):
         raise PermanentError(f"Report {report_id} has no PDF part {part}", code="invalid_part")
-    pdf = render_pdf_part(context, specs[part])
+    pdf = render_pdf_part(_context(report, files), specs[part])
     blob = files.upload(f"{report_id}/parts/part-{part:04d}.pdf", pdf)
     return RenderResult(report_id, "pdf", part, blob, len(pdf), round(time.perf_counter() - started, 3))
 

@@ -7,11 +7,13 @@
   ``merge_pdf_parts(parts)`` -> the report's PDF; ``render_pdf(context)`` does all three.
 """
 
-from .context import REPORT_TYPES, ReportMeta, build_report_context
+from .context import REPORT_TYPES, ReportMeta, build_report_context, shows_resources
 from .html import render_html
 from .pdf import (
     DEFAULT_ROWS_PER_PART,
     PartSpec,
+    dump_pdf_plan,
+    load_pdf_plan,
     merge_pdf_parts,
     plan_pdf_parts,
     render_pdf,
@@ -25,10 +27,13 @@ __all__ = [
     "PartSpec",
     "ReportMeta",
     "build_report_context",
+    "dump_pdf_plan",
+    "load_pdf_plan",
     "merge_pdf_parts",
     "plan_pdf_parts",
     "render_html",
     "render_pdf",
     "render_pdf_part",
+    "shows_resources",
     "write_merged_pdf",
 ]

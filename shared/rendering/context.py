@@ -100,6 +100,13 @@ def _datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def shows_resources(report_type: ReportType) -> bool:
+    """Whether a report of this type lists every affected resource (all but the executive
+    summary, which shows the top recommendation types only). The PDF plan and the templates
+    both follow this."""
+    return report_type is not ReportType.EXECUTIVE
+
+
 def default_title(report_type: ReportType, customer: str) -> str:
     label = REPORT_TYPES[report_type].label
     return f"Azure Advisor {label[0].lower() + label[1:]}" + (f" for {customer}" if customer else "")
@@ -145,7 +152,7 @@ def _check_summary(summary: ReportSummary, report_type: ReportType) -> None:
                 f"the summary holds categories {outside} that a {report_type.value} report does not "
                 "cover; summarize with filters.for_report_type(report_type)"
             )
-    if report_type is not ReportType.EXECUTIVE and not summary.has_rows and summary.total:
+    if shows_resources(report_type) and not summary.has_rows and summary.total:
         raise ValueError("a summary rebuilt from its dict form has no resource rows to render")
 
 
@@ -189,7 +196,7 @@ def build_report_context(
         item["label"] = impact_label(item["key"])
         item["color"] = IMPACT_COLORS.get(item["key"], IMPACT_COLORS["other"])
 
-    show_resources = report_type is not ReportType.EXECUTIVE
+    show_resources = shows_resources(report_type)
     groups = summary.groups if show_resources else top_groups(summary.groups, TOP_GROUPS_EXECUTIVE)
     title = meta.title.strip() or default_title(report_type, meta.customer.strip())
     return {

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import logging
 import math
 import threading
@@ -211,6 +212,15 @@ def plan_pdf_parts(
         )
         offset += rows
     return specs
+
+
+def dump_pdf_plan(specs: Sequence[PartSpec]) -> bytes:
+    """The plan as stored beside the summary: summarize plans once, every part reads it."""
+    return json.dumps({"parts": [s.to_dict() for s in specs]}, separators=(",", ":")).encode("utf-8")
+
+
+def load_pdf_plan(data: bytes) -> list[PartSpec]:
+    return [PartSpec.from_dict(p) for p in json.loads(data)["parts"]]
 
 
 # --- row layout ---------------------------------------------------------------------------

@@ -5,14 +5,18 @@ The same steps run on Azurite in the e2e tier; here each rule is pinned on its o
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from pypdf import PdfReader
 
 from shared import pipeline
 from shared.errors import PermanentError, TransientError
 from shared.jobs import FetchOutcome, ReportJob, RetrySpec
 from shared.models import Report, ReportFilters, ReportStatus, ReportType
+from shared.rendering import load_pdf_plan
 from tests.conftest import make_recommendation
 from tests.fakes import MemoryFiles, MemoryTable
 
@@ -45,6 +49,10 @@ def store_report(table: MemoryTable, **kw) -> Report:
     report = Report(**values)
     table.save_report(report)
     return report
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def seed(table: MemoryTable, n: int = 12) -> None:
@@ -105,3 +113,42 @@ def test_a_transient_fault_is_raised_for_the_retry_policy(table):
 
     with pytest.raises(TransientError):
         pipeline.fetch_subscription(RID, SUB_A, ReportFilters(), store=table, client_for=client_for)
+
+
+# -- summarize plans the PDF once; every part renders from that plan -----------------------
+
+
+def test_summarize_stores_the_pdf_plan_and_each_part_renders_its_slice_of_it(table, files):
+    store_report(table)
+    seed(table, 12)
+    result = pipeline.summarize_report(RID, store=table, files=files, rows_per_part=5)
+    plan = load_pdf_plan(files.download(f"{RID}/pdf-plan.json"))
+    assert result.pdf_parts == len(plan) == 1 + 3  # the summary, then 12 rows in parts of 5
+    assert [(p.kind, p.rows) for p in plan] == [("summary", 0), ("detail", 5), ("detail", 5), ("detail", 2)]
+    assert table.get_report(RID).status is ReportStatus.GENERATING
+
+    last = pipeline.render_pdf_part_file(RID, 3, store=table, files=files)
+    assert last.blob == f"{RID}/parts/part-0003.pdf"
+    text = pdf_text(files.download(last.blob))
+    names = [line for line in text.splitlines() if line.startswith("vm-")]
+    assert len(names) == 2  # the plan's last slice, not a plan the part made up itself
+    with pytest.raises(PermanentError) as err:
+        pipeline.render_pdf_part_file(RID, 4, store=table, files=files)
+    assert err.value.code == "invalid_part"
+
+
+def test_a_render_part_never_plans_on_its_own(table, files):
+    store_report(table)
+    seed(table, 3)
+    pipeline.summarize_report(RID, store=table, files=files)
+    del files.blobs[f"{RID}/pdf-plan.json"]
+    with pytest.raises(ResourceNotFoundError):
+        pipeline.render_pdf_part_file(RID, 0, store=table, files=files)
+
+
+def test_the_executive_report_plans_its_summary_part_only(table, files):
+    store_report(table, report_type=ReportType.EXECUTIVE)
+    seed(table, 12)
+    result = pipeline.summarize_report(RID, store=table, files=files, rows_per_part=5)
+    assert result.pdf_parts == 1
+    assert [p.kind for p in load_pdf_plan(files.download(f"{RID}/pdf-plan.json"))] == ["summary"]
