@@ -70,8 +70,16 @@ def measure_html(n: int) -> dict[str, Any]:
     }
 
 
+def _merged(parts: list[bytes], **kw: Any) -> bytes:
+    from shared.rendering import write_merged_pdf
+
+    out = io.BytesIO()
+    write_merged_pdf(parts, out, **kw)
+    return out.getvalue()
+
+
 def measure_pdf(n: int) -> dict[str, Any]:
-    from shared.rendering import merge_pdf_parts, plan_pdf_parts, render_pdf_part
+    from shared.rendering import plan_pdf_parts, render_pdf_part
     from shared.rendering.pdf import footer_text
 
     context = _context(n)
@@ -79,7 +87,7 @@ def measure_pdf(n: int) -> dict[str, Any]:
     specs = plan_pdf_parts(context["summary"], ROWS_PER_PART)
     parts = [render_pdf_part(context, spec) for spec in specs]
     rendered = time.perf_counter()
-    pdf = merge_pdf_parts(parts, footer=footer_text(context), title=context["report"]["title"])
+    pdf = _merged(parts, footer=footer_text(context), title=context["report"]["title"])
     done = time.perf_counter()
     return {
         "seconds": done - started,
@@ -109,7 +117,7 @@ def _pool_render(spec_dict: dict[str, Any]) -> tuple[bytes, float]:
 
 def measure_pool(n: int, workers: int = 2) -> dict[str, Any]:
     """Parts rendered by ``workers`` processes; each worker builds its data first (not timed)."""
-    from shared.rendering import merge_pdf_parts, plan_pdf_parts
+    from shared.rendering import plan_pdf_parts
     from shared.rendering.pdf import footer_text
 
     context = _context(n)
@@ -122,7 +130,7 @@ def measure_pool(n: int, workers: int = 2) -> dict[str, Any]:
         started = time.perf_counter()
         results = pool.map(_pool_render, specs, chunksize=1)
         rendered = time.perf_counter()
-        pdf = merge_pdf_parts([r[0] for r in results], footer=footer_text(context))
+        pdf = _merged([r[0] for r in results], footer=footer_text(context))
         done = time.perf_counter()
     return {
         "seconds": done - started,

@@ -2,9 +2,13 @@
 
 - ``build_report_context(report_meta, summary, generated_at)`` -> the dict both formats render.
 - ``render_html(context)`` -> a self-contained HTML document.
-- ``plan_pdf_parts(summary, rows_per_part)`` -> small JSON-able part specs;
+- ``plan_pdf_parts(summary, rows_per_part, include_details=...)`` -> small JSON-able part specs,
+  planned once when the report is summarized and stored (``dump_pdf_plan`` / ``load_pdf_plan``);
   ``render_pdf_part(context, spec)`` -> one part's PDF bytes;
-  ``merge_pdf_parts(parts)`` -> the report's PDF; ``render_pdf(context)`` does all three.
+  ``write_merged_pdf(parts, dest, footer=..., title=...)`` -> the report's PDF.
+
+``shared.pipeline`` runs these as separate steps (a durable activity each); nothing here
+reads storage.
 """
 
 from .context import REPORT_TYPES, ReportMeta, build_report_context, shows_resources
@@ -14,9 +18,7 @@ from .pdf import (
     PartSpec,
     dump_pdf_plan,
     load_pdf_plan,
-    merge_pdf_parts,
     plan_pdf_parts,
-    render_pdf,
     render_pdf_part,
     write_merged_pdf,
 )
@@ -29,10 +31,8 @@ __all__ = [
     "build_report_context",
     "dump_pdf_plan",
     "load_pdf_plan",
-    "merge_pdf_parts",
     "plan_pdf_parts",
     "render_html",
-    "render_pdf",
     "render_pdf_part",
     "shows_resources",
     "write_merged_pdf",

@@ -1,14 +1,15 @@
 """The PDF report: rendered in parts with xhtml2pdf, merged with pypdf.
 
-Why parts (FACTS.md, "Measured here"): xhtml2pdf's time is superlinear in the size of one table
+Why parts (measured, see docs/architecture.md): xhtml2pdf's time is superlinear in the size of one table
 and its memory grows with the document. So the report is cut into a summary part and detail
 parts of at most ``rows_per_part`` affected-resource rows (groups split across parts carry a
 "(continued)" heading); each part is its own ``pisa.CreatePDF`` call, and the parts are merged
-at the end. Memory is bounded by one part, and the app can render parts in parallel activities:
+at the end. Memory is bounded by one part, and the app renders parts in parallel activities
+(``shared.pipeline``):
 
-    specs = plan_pdf_parts(summary, rows_per_part)            # small, JSON-able
-    parts = [render_pdf_part(context, spec) for spec in specs]  # independent of each other
-    pdf = merge_pdf_parts(parts, footer=...)                    # + page numbers
+    specs = plan_pdf_parts(summary, rows_per_part)    # once, at summarize; small, JSON-able
+    render_pdf_part(context, specs[i])                # one activity per part
+    write_merged_pdf(parts, dest, footer=..., title=...)  # assemble: + footer and page numbers
 
 Inside a part the markup is kept lean, which is what xhtml2pdf's cost follows: tables of at most
 ``TABLE_ROWS`` rows, few cells per row, explicit column widths, few CSS rules, and an explicit
@@ -482,15 +483,6 @@ def _writer(parts: Iterable[bytes | IO[bytes]], footer: str, number_pages: bool,
     return writer
 
 
-def merge_pdf_parts(
-    parts: Sequence[bytes | IO[bytes]], *, footer: str = "", number_pages: bool = True, title: str = ""
-) -> bytes:
-    """Merge rendered parts, in order, into one PDF; stamp the footer and page numbers."""
-    out = io.BytesIO()
-    write_merged_pdf(parts, out, footer=footer, number_pages=number_pages, title=title)
-    return out.getvalue()
-
-
 def write_merged_pdf(
     parts: Iterable[bytes | IO[bytes]],
     dest: IO[bytes],
@@ -499,7 +491,8 @@ def write_merged_pdf(
     number_pages: bool = True,
     title: str = "",
 ) -> int:
-    """Like :func:`merge_pdf_parts`, written to a binary file object; returns the page count."""
+    """Merge rendered parts, in order, into one PDF written to ``dest``; stamp the footer and
+    page numbers. Returns the page count."""
     writer = _writer(parts, footer, number_pages, title)
     writer.write(dest)
     return len(writer.pages)
@@ -508,20 +501,3 @@ def write_merged_pdf(
 def footer_text(context: Mapping[str, Any]) -> str:
     report = context["report"]
     return f"{report['title']} \u00b7 {report['type_label']} \u00b7 Generated {report['generated_date']}"
-
-
-def iter_pdf_parts(
-    context: Mapping[str, Any], rows_per_part: int = DEFAULT_ROWS_PER_PART
-) -> Iterator[tuple[PartSpec, bytes]]:
-    """Plan and render every part in order, one at a time."""
-    specs = plan_pdf_parts(
-        context["summary"], rows_per_part, include_details=bool(context["report"]["show_resources"])
-    )
-    for spec in specs:
-        yield spec, render_pdf_part(context, spec)
-
-
-def render_pdf(context: Mapping[str, Any], *, rows_per_part: int = DEFAULT_ROWS_PER_PART) -> bytes:
-    """The whole PDF in this process: every part in turn, then the merge."""
-    parts = [pdf for _, pdf in iter_pdf_parts(context, rows_per_part)]
-    return merge_pdf_parts(parts, footer=footer_text(context), title=context["report"]["title"])
