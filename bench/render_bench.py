@@ -87,7 +87,9 @@ def measure_pdf(n: int) -> dict[str, Any]:
     specs = plan_pdf_parts(context["summary"], ROWS_PER_PART)
     parts = [render_pdf_part(context, spec) for spec in specs]
     rendered = time.perf_counter()
-    pdf = _merged(parts, footer=footer_text(context), title=context["report"]["title"])
+    pdf = _merged(
+        parts, footer=footer_text(context["report"]["title"], _GENERATED_AT), title=context["report"]["title"]
+    )
     done = time.perf_counter()
     return {
         "seconds": done - started,
@@ -130,7 +132,7 @@ def measure_pool(n: int, workers: int = 2) -> dict[str, Any]:
         started = time.perf_counter()
         results = pool.map(_pool_render, specs, chunksize=1)
         rendered = time.perf_counter()
-        pdf = _merged([r[0] for r in results], footer=footer_text(context))
+        pdf = _merged([r[0] for r in results], footer=footer_text(context["report"]["title"], _GENERATED_AT))
         done = time.perf_counter()
     return {
         "seconds": done - started,

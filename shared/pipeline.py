@@ -33,7 +33,8 @@ from .rendering import (
     shows_resources,
     write_merged_pdf,
 )
-from .rendering.context import default_title
+from .rendering.context import report_title
+from .rendering.pdf import footer_text
 from .report_service import FILE_NAMES, csv_blob_name, report_resource
 from .summary import summarize
 from .summary_store import dump_summary, load_summary
@@ -240,9 +241,9 @@ def summarize_report(
     return SummaryResult(report_id, summary.total, len(parts), blob)
 
 
-def _context(report: Report, files: FileStore) -> dict[str, Any]:
-    summary = load_summary(files.download(_summary_blob(report.report_id)))
-    meta = ReportMeta(
+def _meta(report: Report) -> ReportMeta:
+    """What the templates, the PDF's title and its footer say about the report."""
+    return ReportMeta(
         report_type=report.report_type,
         customer=report.customer,
         subscriptions={s: "" for s in report.subscription_ids},
@@ -250,7 +251,11 @@ def _context(report: Report, files: FileStore) -> dict[str, Any]:
         requested_at=report.requested_at,
         report_id=report.report_id,
     )
-    return build_report_context(meta, summary, _generated_at(report))
+
+
+def _context(report: Report, files: FileStore) -> dict[str, Any]:
+    summary = load_summary(files.download(_summary_blob(report.report_id)))
+    return build_report_context(_meta(report), summary, _generated_at(report))
 
 
 def render_html_file(report_id: str, *, store: ReportTable, files: FileStore) -> RenderResult:
@@ -279,9 +284,8 @@ def assemble_pdf_file(
     """Merge the parts in order into the report's PDF, stamping footer and page numbers."""
     started = time.perf_counter()
     report = _report_or_fail(store, report_id)
-    meta = ReportMeta(report_type=report.report_type, customer=report.customer)
-    title = default_title(meta.report_type, meta.customer)
-    footer = f"{title} \u00b7 Generated {_generated_at(report).strftime('%Y-%m-%d')}"
+    title = report_title(_meta(report))
+    footer = footer_text(title, _generated_at(report))
     out = io.BytesIO()
     write_merged_pdf((files.download(b) for b in part_blobs), out, footer=footer, title=title)
     blob = files.upload(f"{report_id}/{FILE_NAMES['pdf']}", out.getvalue())

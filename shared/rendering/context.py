@@ -112,6 +112,11 @@ def default_title(report_type: ReportType, customer: str) -> str:
     return f"Azure Advisor {label[0].lower() + label[1:]}" + (f" for {customer}" if customer else "")
 
 
+def report_title(meta: ReportMeta) -> str:
+    """The title the report prints (and the PDF carries in its metadata and footer)."""
+    return meta.title.strip() or default_title(meta.report_type, meta.customer.strip())
+
+
 def _filters_applied(filters: ReportFilters, report_type: ReportType) -> list[dict[str, str]]:
     items: list[dict[str, str]] = []
     covered = report_type.categories
@@ -198,7 +203,7 @@ def build_report_context(
 
     show_resources = shows_resources(report_type)
     groups = summary.groups if show_resources else top_groups(summary.groups, TOP_GROUPS_EXECUTIVE)
-    title = meta.title.strip() or default_title(report_type, meta.customer.strip())
+    title = report_title(meta)
     return {
         "report": {
             "id": meta.report_id,

@@ -33,6 +33,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any
 
 from pypdf import PdfReader, PdfWriter
@@ -498,6 +499,6 @@ def write_merged_pdf(
     return len(writer.pages)
 
 
-def footer_text(context: Mapping[str, Any]) -> str:
-    report = context["report"]
-    return f"{report['title']} \u00b7 {report['type_label']} \u00b7 Generated {report['generated_date']}"
+def footer_text(title: str, generated_at: datetime) -> str:
+    """The footer stamped on every page of the merged PDF (beside "Page i of n")."""
+    return f"{title} \u00b7 Generated {generated_at.strftime('%Y-%m-%d')}"

@@ -17,6 +17,7 @@ from shared.errors import PermanentError, TransientError
 from shared.jobs import FetchOutcome, ReportJob, RetrySpec
 from shared.models import Report, ReportFilters, ReportStatus, ReportType
 from shared.rendering import load_pdf_plan
+from shared.rendering.pdf import footer_text
 from tests.conftest import make_recommendation
 from tests.fakes import MemoryFiles, MemoryTable
 
@@ -152,3 +153,30 @@ def test_the_executive_report_plans_its_summary_part_only(table, files):
     result = pipeline.summarize_report(RID, store=table, files=files, rows_per_part=5)
     assert result.pdf_parts == 1
     assert [p.kind for p in load_pdf_plan(files.download(f"{RID}/pdf-plan.json"))] == ["summary"]
+
+
+# -- assemble: the footer the app writes is the one footer function ------------------------
+
+
+def test_the_assembled_pdf_carries_the_one_footer_on_every_page(table, files):
+    store_report(table, report_type=ReportType.COST, customer="Contoso", subscription_ids=[SUB_A])
+    table.save_recommendations(RID, [make_recommendation(i) for i in range(8)])
+    summary = pipeline.summarize_report(RID, store=table, files=files, rows_per_part=3)
+    parts = [
+        pipeline.render_pdf_part_file(RID, i, store=table, files=files) for i in range(summary.pdf_parts)
+    ]
+
+    result = pipeline.assemble_pdf_file(RID, [p.blob for p in parts], store=table, files=files)
+
+    report = table.get_report(RID)
+    footer = footer_text("Azure Advisor cost optimization report for Contoso", report.fetched_at)
+    assert (
+        footer
+        == f"Azure Advisor cost optimization report for Contoso \u00b7 Generated {report.fetched_at:%Y-%m-%d}"
+    )
+    reader = PdfReader(io.BytesIO(files.download(result.blob)))
+    assert len(reader.pages) >= summary.pdf_parts
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text()
+        assert footer in text and f"Page {number} of {len(reader.pages)}" in text
+    assert reader.metadata.title == "Azure Advisor cost optimization report for Contoso"

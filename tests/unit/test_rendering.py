@@ -379,7 +379,7 @@ def detailed_parts(recs) -> tuple[dict, list[bytes]]:
 @needs_pdftotext
 def test_pdf_contains_title_resources_and_currency_totals(detailed_parts):
     ctx, parts = detailed_parts
-    whole = merged(parts, footer=pdf_module.footer_text(ctx))
+    whole = merged(parts, footer=pdf_module.footer_text(ctx["report"]["title"], GENERATED))
     text = pdf_text(whole)
     assert "Azure Advisor detailed report for Contoso <Ltd>" in text
     assert "cost-resource-007" in text and "rel-resource-005" in text
