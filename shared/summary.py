@@ -38,8 +38,6 @@ DEFAULT_TOP_N = 10
 PREFERRED_LOOKBACK_DAYS = 30
 # The dict form carries at most this many characters of free text per field.
 _DICT_TEXT_LIMIT = 120
-_CENT = Decimal("0.01")
-_TWELVE = Decimal(12)
 
 _IMPACT_RANK = {impact: rank for rank, impact in enumerate(IMPACTS)}  # high=0 ... low=2
 _CATEGORY_RANK = {category: rank for rank, category in enumerate(CATEGORIES)}
@@ -294,24 +292,6 @@ def display_resource_name(rec: Recommendation) -> str:
     return name
 
 
-def normalize_currency(value: str | None) -> str | None:
-    """An ISO-ish currency code, upper-cased; None when absent (never silently USD)."""
-    if value is None:
-        return None
-    code = str(value).strip().upper()
-    return code or None
-
-
-def amounts(rec: Recommendation) -> tuple[Decimal | None, Decimal | None]:
-    """(monthly, annual); when only one is given the other is derived (x12 or /12)."""
-    monthly, annual = rec.monthly_savings, rec.annual_savings
-    if monthly is None and annual is not None:
-        monthly = (annual / _TWELVE).quantize(_CENT)
-    elif annual is None and monthly is not None:
-        annual = monthly * _TWELVE
-    return monthly, annual
-
-
 def lookback_days(value: str | None) -> int | None:
     """'30' / 'Last30Days' / '30 days' -> 30; None when absent or unreadable."""
     if not value:
@@ -359,7 +339,7 @@ def representative_rank(rec: Recommendation) -> tuple[Any, ...]:
     """Higher is preferred; see the module docstring (30-day lookback, longest term, larger)."""
     days = lookback_days(rec.lookback_period)
     months = term_months(rec.term)
-    monthly, _ = amounts(rec)
+    monthly = rec.monthly_savings
     return (
         days == PREFERRED_LOOKBACK_DAYS,
         days if days is not None else -1,
@@ -511,8 +491,8 @@ class _Builder:
             s.subscription_names[rec.subscription_id] = rec.subscription_name
         self.resources.add((rec.resource_id or f"{rec.subscription_id}/{rec.resource_name}").lower())
 
-        monthly, annual = amounts(rec)
-        currency = normalize_currency(rec.savings_currency) if monthly is not None else None
+        monthly, annual = rec.monthly_savings, rec.annual_savings  # normalised by Recommendation
+        currency = rec.savings_currency if monthly is not None else None
         ext = rec.extended_properties
         row = ResourceRow(
             recommendation_id=rec.recommendation_id,
