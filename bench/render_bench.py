@@ -40,13 +40,13 @@ def _peak_mb() -> float:
 
 def _context(n: int, report_type: str = "detailed") -> dict[str, Any]:
     from bench.synthetic import SUBSCRIPTIONS, make_recommendations
-    from shared.models import ReportType
+    from shared.models import ReportFilters, ReportType
     from shared.rendering import ReportMeta, build_report_context
     from shared.summary import summarize
 
     rt = ReportType(report_type)
     meta = ReportMeta(report_type=rt, customer="Contoso Ltd", subscriptions=dict(SUBSCRIPTIONS))
-    summary = summarize(make_recommendations(n), filters=meta.filters.for_report_type(rt))
+    summary = summarize(make_recommendations(n), filters=ReportFilters().for_report_type(rt))
     return build_report_context(meta, summary, _GENERATED_AT)
 
 

@@ -126,8 +126,10 @@ def import_csv_report(report_id: str, *, store: ReportTable, uploads: FileStore)
 
 
 def report_filters(report: Report) -> ReportFilters:
-    """The filters a report fetches and summarizes with: the caller's, narrowed to the
-    categories its type covers (a cost report never fetches security findings)."""
+    """The report's effective filters, the only ones anything applies: the caller's, narrowed
+    to the categories its type covers (a cost report never fetches security findings). The
+    fetch asks Advisor with them, the CSV import and summarize keep what matches them, and the
+    rendered report lists them (from the summary, which carries them)."""
     return report.filters.for_report_type(report.report_type)
 
 
@@ -247,7 +249,6 @@ def _meta(report: Report) -> ReportMeta:
         report_type=report.report_type,
         customer=report.customer,
         subscriptions={s: "" for s in report.subscription_ids},
-        filters=report.filters,
         requested_at=report.requested_at,
         report_id=report.report_id,
     )

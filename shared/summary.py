@@ -578,8 +578,9 @@ def summarize(
 ) -> ReportSummary:
     """Compute the report statistics in one pass.
 
-    ``filters`` (typically ``ReportFilters.for_report_type(report_type)``) drops recommendations
-    that do not match before anything is counted. ``top_n`` is per currency.
+    ``filters`` (the report's effective filters, ``pipeline.report_filters``) drops
+    recommendations that do not match before anything is counted, and is kept on the summary
+    so the rendered report lists what was applied. ``top_n`` is per currency.
     """
     filters = filters or ReportFilters()
     builder = _Builder(top_n)

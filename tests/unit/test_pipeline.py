@@ -5,6 +5,7 @@ The same steps run on Azurite in the e2e tier; here each rule is pinned on its o
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import UTC, datetime
 
@@ -18,8 +19,10 @@ from shared.jobs import FetchOutcome, ReportJob, RetrySpec
 from shared.models import Report, ReportFilters, ReportStatus, ReportType
 from shared.rendering import load_pdf_plan
 from shared.rendering.pdf import footer_text
+from shared.report_service import csv_blob_name
 from tests.conftest import make_recommendation
 from tests.fakes import MemoryFiles, MemoryTable
+from tests.portal_csv import HEADER_2025
 
 RID = "0b0e8f5c-4c55-4b43-9d3c-9b0e3f3b1a01"
 INSTANCE = RID
@@ -180,3 +183,55 @@ def test_the_assembled_pdf_carries_the_one_footer_on_every_page(table, files):
         text = page.extract_text()
         assert footer in text and f"Page {number} of {len(reader.pages)}" in text
     assert reader.metadata.title == "Azure Advisor cost optimization report for Contoso"
+
+
+# -- one set of effective filters: fetch, CSV import, summary and the rendered report --------
+
+
+def portal_csv(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=HEADER_2025)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({h: row.get(h, "") for h in HEADER_2025})
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def test_a_cost_report_from_a_csv_keeps_cost_only_and_says_so(table, files):
+    store_report(table, report_type=ReportType.COST, source="csv", subscription_ids=[])
+    uploads = MemoryFiles()
+    common = {"Subscription ID": SUB_A, "Resource Group": "rg-a", "Updated Date": "2026-11-01"}
+    uploads.upload(
+        csv_blob_name(RID),
+        portal_csv(
+            [
+                {
+                    **common,
+                    "Category": "Cost",
+                    "Business Impact": "High",
+                    "Recommendation": "Right-size",
+                    "Resource Name": "vm-1",
+                    "Type": "Virtual machine",
+                    "Potential Annual Cost Savings": "5,332",
+                    "Potential Cost Savings Currency": "eur",
+                },
+                {
+                    **common,
+                    "Category": "Security",
+                    "Business Impact": "High",
+                    "Recommendation": "Lock down",
+                    "Resource Name": "st-1",
+                    "Type": "Storage account",
+                },
+            ]
+        ),  # fmt: skip
+    )
+    outcome = pipeline.import_csv_report(RID, store=table, uploads=uploads)
+    assert (outcome.ok, outcome.count) == (True, 1)
+
+    pipeline.summarize_report(RID, store=table, files=files)
+    report = table.get_report(RID)
+    assert report.counts_by_category == {"cost": 1}
+    assert report.savings_by_currency["EUR"] == {"monthly": "444.33", "annual": "5332", "count": 1}
+    html = files.download(pipeline.render_html_file(RID, store=table, files=files).blob).decode()
+    assert "Categories (report type)" in html and "Lock down" not in html
