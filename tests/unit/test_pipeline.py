@@ -235,3 +235,31 @@ def test_a_cost_report_from_a_csv_keeps_cost_only_and_says_so(table, files):
     assert report.savings_by_currency["EUR"] == {"monthly": "444.33", "annual": "5332", "count": 1}
     html = files.download(pipeline.render_html_file(RID, store=table, files=files).blob).decode()
     assert "Categories (report type)" in html and "Lock down" not in html
+
+
+# -- finalize: completed only once every promised file exists --------------------------------
+
+
+def test_finalize_waits_for_every_file_then_completes_once(table, files):
+    store_report(table, formats=["html", "pdf"], status=ReportStatus.GENERATING)
+    files.upload(f"{RID}/report.html", b"<html>")
+    files.upload(f"{RID}/parts/part-0000.pdf", b"%PDF")
+    names = {"html": f"{RID}/report.html", "pdf": f"{RID}/report.pdf"}
+    with pytest.raises(TransientError) as err:
+        pipeline.finalize_report(RID, names, {"total": 1.0}, store=table, files=files)
+    assert err.value.code == "files_missing" and table.get_report(RID).status is ReportStatus.GENERATING
+
+    files.upload(f"{RID}/report.pdf", b"%PDF")
+    done = pipeline.finalize_report(RID, names, {"total": 1.0}, store=table, files=files)
+    assert done["status"] == "completed" and table.get_report(RID).files == names
+    assert not files.exists(f"{RID}/parts/part-0000.pdf")  # the parts are cleared away
+    again = pipeline.finalize_report(RID, names, {"total": 2.0}, store=table, files=files)
+    assert again["status"] == "completed" and table.get_report(RID).durations["total"] == 1.0
+
+
+def test_a_failed_report_is_never_completed(table, files):
+    store_report(table, formats=["html"], status=ReportStatus.FAILED)
+    files.upload(f"{RID}/report.html", b"<html>")
+    with pytest.raises(PermanentError) as err:
+        pipeline.finalize_report(RID, {"html": f"{RID}/report.html"}, {}, store=table, files=files)
+    assert err.value.code == "conflict" and table.get_report(RID).status is ReportStatus.FAILED
