@@ -1,4 +1,4 @@
-"""Process-wide clients, built lazily on first use and then shared (STYLE.md rule 6).
+"""Process-wide clients, built lazily on first use and then shared (docs/architecture.md, rule 6).
 
 Activities and triggers ask here instead of building SDK clients per call; tests call
 ``reset_clients()`` after changing settings.

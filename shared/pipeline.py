@@ -2,9 +2,11 @@
 CSV, summarize a report, render and upload its files.
 
 Each step takes ids and small values and returns a small typed result, so the same functions
-serve the durable activities (whose inputs and outputs go through orchestration history) and
-the local demo. Recommendations travel through Table Storage, files through Blob Storage.
-Every step is idempotent: deterministic keys, upserts, blob overwrite.
+serve the durable activities (whose inputs and outputs go through orchestration history), the
+benchmark and the unit tests. Storage is reached through the interfaces in ``shared.ports``.
+Recommendations travel through Table Storage, files through Blob Storage. Every step is
+idempotent: deterministic keys, upserts, blob overwrite. What a report is (type, filters,
+customer, formats) is read from the report entity by id, never passed in.
 """
 
 from __future__ import annotations

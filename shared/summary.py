@@ -5,7 +5,7 @@ builds a :class:`ReportSummary`. The summary keeps one lightweight :class:`Resou
 affected resource (references to the recommendation's strings, no copies of the whole record),
 so 15,000 recommendations cost a few MB.
 
-Savings rules (FACTS.md, "Savings overlap"):
+Savings rules (docs/architecture.md, "Savings are totalled per currency"):
 
 - Amounts are summed per currency and never across currencies. A recommendation that states an
   amount but no currency is counted under "unknown currency" and left out of every total; it is
@@ -17,8 +17,10 @@ Savings rules (FACTS.md, "Savings overlap"):
 - Right-size, shutdown, reservation and savings-plan savings can overlap for the same resources,
   so every total is an upper bound; ``savings_note`` says so and the reports print it.
 
-``ReportSummary.to_dict()`` is the small, JSON-safe form (counts, savings, top opportunities; no
-per-resource rows) that goes into orchestration history and the report entity.
+``ReportSummary.to_dict()`` is the headline part (counts, savings, top opportunities, the
+filters applied; no per-resource rows). ``shared.summary_store`` writes it, with the groups and
+their rows, to the summary blob the render steps read; the summarize step copies the headline
+counts and savings onto the report entity. Neither goes through orchestration history.
 """
 
 from __future__ import annotations
@@ -210,7 +212,8 @@ class RecommendationGroup:
 
 @dataclass
 class ReportSummary:
-    """The statistics a report prints. ``groups`` (with their rows) exist only in memory."""
+    """The statistics a report prints. ``groups`` (with their rows) are left out of
+    ``to_dict``; ``shared.summary_store`` stores them (``has_rows`` says whether they are here)."""
 
     total: int = 0  # opportunities: recommendations after folding reservation variants
     received: int = 0  # recommendations that matched the filters, as Advisor lists them

@@ -3,7 +3,7 @@
 Layout:
 - ``recommendations`` table: PartitionKey = report id, RowKey = subscription id + "_" + a hash
   of the recommendation id, so the same recommendation always lands on the same entity and
-  a retried fetch overwrites instead of duplicating (DESIGN.md rule 3).
+  a retried fetch overwrites instead of duplicating (docs/architecture.md, rule 3).
 - ``reports`` table, one partition ``report``: RowKey ``r_{id}`` holds the report; RowKey
   ``t_{inverted time}_{id}`` is a small index row so listing newest-first is one range scan.
   Both are written in one transaction, so they never disagree. A finished (completed or
