@@ -65,7 +65,7 @@ class StorageSettings:
 
 
 def _storage(env: Any) -> StorageSettings:
-    connection = env(STORAGE, "").strip()
+    connection = env("AzureWebJobsStorage", "").strip()
     if connection:
         return StorageSettings(connection_string=connection)
     credential = env(f"{STORAGE}__credential", "").strip().lower()
@@ -119,6 +119,7 @@ class Settings:
     retry_interval_ms: int
     fetch_timeout_seconds: int
     azure_client_id: str = ""
+    appinsights_connection_string: str = ""
 
     @property
     def storage_connection(self) -> str:
@@ -160,6 +161,9 @@ def get_settings() -> Settings:
         # The user-assigned managed identity the app uses for Key Vault (and for Advisor when
         # no service principal is configured); empty: the system-assigned one.
         azure_client_id=env("AZURE_CLIENT_ID", ""),
+        # Set by infra; shared/telemetry.py exports through OpenTelemetry when it is set and
+        # azure-monitor-opentelemetry is installed (the Functions host forwards logs anyway).
+        appinsights_connection_string=env("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
     )
 
 
