@@ -10,6 +10,8 @@ which must be a user-delegation SAS. Its own package: the stack's settings live 
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -46,9 +48,11 @@ def stack() -> Iterator[Any]:
         dev.stop()
 
 
-def test_a_report_runs_and_downloads_with_identity_based_storage_only(stack: Any) -> None:
+def test_a_report_runs_and_downloads_with_identity_based_storage_only(stack: Any, caplog) -> None:
+    from shared import telemetry
     from shared.settings import get_settings
 
+    caplog.set_level(logging.INFO, logger=telemetry.LOGGER_NAME)
     assert "AzureWebJobsStorage" not in os.environ
     assert get_settings().storage.uses_identity
     api = ApiClient(stack)
@@ -67,3 +71,22 @@ def test_a_report_runs_and_downloads_with_identity_based_storage_only(stack: Any
     assert stack.identity.requests
     assert {r["client_id"] for r in stack.identity.requests} == {stack.identity.client_id}
     assert {r["resource"] for r in stack.identity.requests} == {"https://storage.azure.com"}
+    # The run's telemetry: one event per step, correlated by report id, and the report's end.
+    prefix = telemetry.EVENT + " "
+    events = [
+        json.loads(r.getMessage()[len(prefix) :])
+        for r in caplog.records
+        if r.name == telemetry.LOGGER_NAME and r.getMessage().startswith(prefix)
+    ]
+    mine = [e for e in events if e.get("report_id") == report["reportId"]]
+    fetches = [e for e in mine if e.get("stage") == "fetch_subscription" and e["outcome"] == "ok"]
+    assert len(fetches) == 2 and all(e["advisor_pages"] >= 1 for e in fetches)
+    # (fetched: everything Advisor returned; the cost report counts its own share of it)
+    assert sum(e["recommendations"] for e in fetches) >= report["counts"]["recommendations"]
+    assert {"begin_report", "summarize_report", "render_html", "finalize_report"} <= {
+        e.get("stage") for e in mine
+    }
+    ends = [e for e in mine if e["event"] == "report_end"]
+    assert [(e["outcome"], e["recommendations"]) for e in ends] == [
+        ("completed", report["counts"]["recommendations"])
+    ]
