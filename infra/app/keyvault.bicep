@@ -15,7 +15,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
-    enablePurgeProtection: true
+    // Purge protection is left off: once on it cannot be turned off, and `azd down --purge`
+    // followed by `azd up` with the same environment name would then meet the deleted vault.
+    // Turn it on for a long-lived production vault.
     publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     networkAcls: privateNetworking
       ? { defaultAction: 'Deny', bypass: 'None' }
