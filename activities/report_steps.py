@@ -9,6 +9,9 @@ what the report is (type, filters, customer) from the report entity by id.
 Signatures are annotated with plain ``dict``: the Python worker's indexing refuses PEP 585
 generics such as ``dict[str, Any]`` on a bound parameter or return ("invalid non-type
 annotation"), and one refused function fails the whole app.
+
+Each activity logs one telemetry event per run (``shared.telemetry.observed``): stage, report
+id, outcome, duration and counts, never a payload or an error text.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 
 import azure.durable_functions as df
 
-from shared import clients, pipeline, report_service
+from shared import clients, pipeline, report_service, telemetry
 from shared.jobs import (
     AssembleInput,
     BeginInput,
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.activity_trigger(input_name="payload", activity="begin_report")
+@telemetry.observed("begin_report")
 def begin_report(payload: dict) -> dict:
     job = BeginInput.from_dict(payload)
     s = get_settings()
@@ -51,6 +55,7 @@ def begin_report(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="set_report_status")
+@telemetry.observed("set_report_status")
 def set_report_status(payload: dict) -> dict:
     update = StatusUpdate.from_dict(payload)
     report = report_service.set_status(
@@ -61,6 +66,7 @@ def set_report_status(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="fetch_subscription")
+@telemetry.observed("fetch_subscription")
 def fetch_subscription(payload: dict) -> dict:
     job = FetchInput.from_dict(payload)
     store = clients.table_store()
@@ -80,6 +86,7 @@ def fetch_subscription(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="record_fetch_outcome")
+@telemetry.observed("record_fetch_outcome")
 def record_fetch_outcome(payload: dict) -> dict:
     record = OutcomeRecord.from_dict(payload)
     outcome = FetchOutcome.from_dict(record.outcome)
@@ -88,6 +95,7 @@ def record_fetch_outcome(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="import_csv")
+@telemetry.observed("import_csv")
 def import_csv(payload: dict) -> dict:
     job = CsvImportInput.from_dict(payload)
     return pipeline.import_csv_report(
@@ -96,6 +104,7 @@ def import_csv(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="summarize_report")
+@telemetry.observed("summarize_report")
 def summarize_report(payload: dict) -> dict:
     job = SummarizeInput.from_dict(payload)
     result = pipeline.summarize_report(
@@ -107,6 +116,7 @@ def summarize_report(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="render_html")
+@telemetry.observed("render_html")
 def render_html(payload: dict) -> dict:
     job = RenderInput.from_dict(payload)
     return pipeline.render_html_file(
@@ -115,6 +125,7 @@ def render_html(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="render_pdf_part")
+@telemetry.observed("render_pdf_part")
 def render_pdf_part(payload: dict) -> dict:
     job = RenderInput.from_dict(payload)
     return pipeline.render_pdf_part_file(
@@ -123,6 +134,7 @@ def render_pdf_part(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="assemble_pdf")
+@telemetry.observed("assemble_pdf")
 def assemble_pdf(payload: dict) -> dict:
     job = AssembleInput.from_dict(payload)
     return pipeline.assemble_pdf_file(
@@ -131,6 +143,7 @@ def assemble_pdf(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="finalize_report")
+@telemetry.observed("finalize_report")
 def finalize_report(payload: dict) -> dict:
     job = FinalizeInput.from_dict(payload)
     resource = pipeline.finalize_report(
