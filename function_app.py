@@ -1,5 +1,5 @@
 """Azure Functions entry point: creates the Durable Functions app and registers the blueprints.
-Nothing else belongs here (DESIGN.md)."""
+Nothing else belongs here (docs/architecture.md, Layers)."""
 
 import azure.durable_functions as df
 import azure.functions as func

@@ -9,6 +9,9 @@ what the report is (type, filters, customer) from the report entity by id.
 Signatures are annotated with plain ``dict``: the Python worker's indexing refuses PEP 585
 generics such as ``dict[str, Any]`` on a bound parameter or return ("invalid non-type
 annotation"), and one refused function fails the whole app.
+
+Each activity logs one telemetry event per run (``shared.telemetry.observed``): stage, report
+id, outcome, duration and counts, never a payload or an error text.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 
 import azure.durable_functions as df
 
-from shared import clients, pipeline, report_service
+from shared import clients, pipeline, report_service, telemetry
 from shared.advisor import TOKEN_REJECTED
 from shared.jobs import (
     AssembleInput,
@@ -40,6 +43,7 @@ log = logging.getLogger(__name__)
 
 
 @bp.activity_trigger(input_name="payload", activity="begin_report")
+@telemetry.observed("begin_report")
 def begin_report(payload: dict) -> dict:
     job = BeginInput.from_dict(payload)
     s = get_settings()
@@ -52,6 +56,7 @@ def begin_report(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="set_report_status")
+@telemetry.observed("set_report_status")
 def set_report_status(payload: dict) -> dict:
     update = StatusUpdate.from_dict(payload)
     report = report_service.set_status(
@@ -62,6 +67,7 @@ def set_report_status(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="fetch_subscription")
+@telemetry.observed("fetch_subscription")
 def fetch_subscription(payload: dict) -> dict:
     job = FetchInput.from_dict(payload)
     store = clients.table_store()
@@ -98,6 +104,7 @@ def _forget_left_out(report_id: str, outcome: FetchOutcome) -> None:
 
 
 @bp.activity_trigger(input_name="payload", activity="record_fetch_outcome")
+@telemetry.observed("record_fetch_outcome")
 def record_fetch_outcome(payload: dict) -> dict:
     record = OutcomeRecord.from_dict(payload)
     outcome = FetchOutcome.from_dict(record.outcome)
@@ -107,6 +114,7 @@ def record_fetch_outcome(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="import_csv")
+@telemetry.observed("import_csv")
 def import_csv(payload: dict) -> dict:
     job = CsvImportInput.from_dict(payload)
     return pipeline.import_csv_report(
@@ -115,6 +123,7 @@ def import_csv(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="summarize_report")
+@telemetry.observed("summarize_report")
 def summarize_report(payload: dict) -> dict:
     job = SummarizeInput.from_dict(payload)
     result = pipeline.summarize_report(
@@ -126,6 +135,7 @@ def summarize_report(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="render_html")
+@telemetry.observed("render_html")
 def render_html(payload: dict) -> dict:
     job = RenderInput.from_dict(payload)
     return pipeline.render_html_file(
@@ -134,15 +144,16 @@ def render_html(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="render_pdf_part")
+@telemetry.observed("render_pdf_part")
 def render_pdf_part(payload: dict) -> dict:
     job = RenderInput.from_dict(payload)
     return pipeline.render_pdf_part_file(
-        job.report_id, job.part, store=clients.table_store(), files=clients.report_files(),
-        rows_per_part=get_settings().pdf_rows_per_part,
-    ).to_dict()  # fmt: skip
+        job.report_id, job.part, store=clients.table_store(), files=clients.report_files()
+    ).to_dict()
 
 
 @bp.activity_trigger(input_name="payload", activity="assemble_pdf")
+@telemetry.observed("assemble_pdf")
 def assemble_pdf(payload: dict) -> dict:
     job = AssembleInput.from_dict(payload)
     return pipeline.assemble_pdf_file(
@@ -151,6 +162,7 @@ def assemble_pdf(payload: dict) -> dict:
 
 
 @bp.activity_trigger(input_name="payload", activity="finalize_report")
+@telemetry.observed("finalize_report")
 def finalize_report(payload: dict) -> dict:
     job = FinalizeInput.from_dict(payload)
     resource = pipeline.finalize_report(

@@ -40,13 +40,13 @@ def _peak_mb() -> float:
 
 def _context(n: int, report_type: str = "detailed") -> dict[str, Any]:
     from bench.synthetic import SUBSCRIPTIONS, make_recommendations
-    from shared.models import ReportType
+    from shared.models import ReportFilters, ReportType
     from shared.rendering import ReportMeta, build_report_context
     from shared.summary import summarize
 
     rt = ReportType(report_type)
     meta = ReportMeta(report_type=rt, customer="Contoso Ltd", subscriptions=dict(SUBSCRIPTIONS))
-    summary = summarize(make_recommendations(n), filters=meta.filters.for_report_type(rt))
+    summary = summarize(make_recommendations(n), filters=ReportFilters().for_report_type(rt))
     return build_report_context(meta, summary, _GENERATED_AT)
 
 
@@ -70,8 +70,16 @@ def measure_html(n: int) -> dict[str, Any]:
     }
 
 
+def _merged(parts: list[bytes], **kw: Any) -> bytes:
+    from shared.rendering import write_merged_pdf
+
+    out = io.BytesIO()
+    write_merged_pdf(parts, out, **kw)
+    return out.getvalue()
+
+
 def measure_pdf(n: int) -> dict[str, Any]:
-    from shared.rendering import merge_pdf_parts, plan_pdf_parts, render_pdf_part
+    from shared.rendering import plan_pdf_parts, render_pdf_part
     from shared.rendering.pdf import footer_text
 
     context = _context(n)
@@ -79,7 +87,9 @@ def measure_pdf(n: int) -> dict[str, Any]:
     specs = plan_pdf_parts(context["summary"], ROWS_PER_PART)
     parts = [render_pdf_part(context, spec) for spec in specs]
     rendered = time.perf_counter()
-    pdf = merge_pdf_parts(parts, footer=footer_text(context), title=context["report"]["title"])
+    pdf = _merged(
+        parts, footer=footer_text(context["report"]["title"], _GENERATED_AT), title=context["report"]["title"]
+    )
     done = time.perf_counter()
     return {
         "seconds": done - started,
@@ -109,7 +119,7 @@ def _pool_render(spec_dict: dict[str, Any]) -> tuple[bytes, float]:
 
 def measure_pool(n: int, workers: int = 2) -> dict[str, Any]:
     """Parts rendered by ``workers`` processes; each worker builds its data first (not timed)."""
-    from shared.rendering import merge_pdf_parts, plan_pdf_parts
+    from shared.rendering import plan_pdf_parts
     from shared.rendering.pdf import footer_text
 
     context = _context(n)
@@ -122,7 +132,7 @@ def measure_pool(n: int, workers: int = 2) -> dict[str, Any]:
         started = time.perf_counter()
         results = pool.map(_pool_render, specs, chunksize=1)
         rendered = time.perf_counter()
-        pdf = merge_pdf_parts([r[0] for r in results], footer=footer_text(context))
+        pdf = _merged([r[0] for r in results], footer=footer_text(context["report"]["title"], _GENERATED_AT))
         done = time.perf_counter()
     return {
         "seconds": done - started,

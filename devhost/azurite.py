@@ -7,6 +7,13 @@ the app's ``AzureWebJobsStorage`` setting takes. It never uses an emulator it di
 unless asked: when a requested port is taken it raises :class:`PortsTaken` naming the ports;
 ``Azurite(join=True)`` uses the emulator already listening on the given ports instead (another
 checkout's, say, with that emulator's data) and leaves it running.
+
+``Azurite(oauth=True)`` serves HTTPS with a certificate from a throwaway test CA (``ca_bundle``)
+and accepts OAuth bearer tokens (``--oauth basic``: Azurite checks a token's issuer, audience
+and lifetime, not its signature; see node_modules/azurite/README.md, "OAuth Configuration").
+That is how the identity-based settings (``identity_settings``) are tested: the app's real
+``ManagedIdentityCredential`` gets its tokens from devhost/identity_endpoint.py and Azure's
+SDK clients send them here, with no key anywhere.
 """
 
 from __future__ import annotations
@@ -97,6 +104,7 @@ class Azurite:
         queue_port: int | None = None,
         table_port: int | None = None,
         join: bool = False,
+        oauth: bool = False,
     ) -> None:
         self.blob_port = blob_port or free_port()
         self.queue_port = queue_port or free_port()
@@ -110,10 +118,47 @@ class Azurite:
         self.process: subprocess.Popen[bytes] | None = None
         self.join = join
         self.joined = False
+        self.oauth = oauth
+        self.ca_bundle = ""  # the test CA's PEM file, with oauth=True
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.oauth else "http"
+
+    def endpoint(self, service: str) -> str:
+        port = {"blob": self.blob_port, "queue": self.queue_port, "table": self.table_port}[service]
+        return f"{self.scheme}://127.0.0.1:{port}/{DEV_ACCOUNT}"
+
+    def identity_settings(self, client_id: str = "") -> dict[str, str]:
+        """The identity-based ``AzureWebJobsStorage__*`` settings pointing at this emulator."""
+        settings = {f"AzureWebJobsStorage__{s}ServiceUri": self.endpoint(s) for s in SERVICES}
+        settings["AzureWebJobsStorage__credential"] = "managedidentity"
+        if client_id:
+            settings["AzureWebJobsStorage__clientId"] = client_id
+        return settings
 
     @property
     def connection_string(self) -> str:
+        if self.oauth:
+            return (
+                connection_string(self.blob_port, self.queue_port, self.table_port)
+                .replace("http://", "https://")
+                .replace("DefaultEndpointsProtocol=http;", "DefaultEndpointsProtocol=https;")
+            )
         return connection_string(self.blob_port, self.queue_port, self.table_port)
+
+    def _tls_options(self) -> list[str]:
+        import trustme
+
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        cert_file, key_file = self.location / "azurite-cert.pem", self.location / "azurite-key.pem"
+        cert.cert_chain_pems[0].write_to_path(str(cert_file))
+        cert.private_key_pem.write_to_path(str(key_file))
+        ca_file = self.location / "azurite-ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        self.ca_bundle = str(ca_file)
+        return ["--cert", str(cert_file), "--key", str(key_file), "--oauth", "basic"]
 
     def start(self, timeout: float = 30.0) -> Azurite:
         ports = (self.blob_port, self.queue_port, self.table_port)
@@ -138,6 +183,8 @@ class Azurite:
         ]  # fmt: skip
         # Azurite refuses --location together with --inMemoryPersistence.
         cmd += ["--inMemoryPersistence"] if self.in_memory else ["--location", str(self.location)]
+        if self.oauth:
+            cmd += self._tls_options()
         log = open(self.location / "azurite.log", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True, env={**os.environ}

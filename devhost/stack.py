@@ -6,6 +6,13 @@ settings are environment variables (as in Azure), so the stack sets them in ``os
 before the host starts, and restores the previous values on ``stop()``. ``DURABLE_TASK_HUB`` is
 one of them: host.json names the hub ``%DURABLE_TASK_HUB%``. Activities run in threads of this
 process, as the Python worker runs them; ``use_processes=True`` is the explicit alternative.
+
+``identity_storage=True`` runs the app as infra/ deploys it: no ``AzureWebJobsStorage``
+connection string, only the identity-based ``AzureWebJobsStorage__*ServiceUri`` /
+``__credential`` / ``__clientId`` settings; Azurite serves HTTPS and checks OAuth tokens, and
+the app's ``ManagedIdentityCredential`` gets them from devhost/identity_endpoint.py (the
+platform's ``IDENTITY_ENDPOINT``). devhost's own task-hub store keeps the emulator's key: it
+stands in for the host, whose storage access is not what is under test.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 from devhost.azure_standin import AzureStandIn
 from devhost.azurite import Azurite
 from devhost.functions_host import FunctionsHost
+from devhost.identity_endpoint import IdentityEndpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,12 +44,15 @@ class DevStack:
         host_key: str | None = None,
         task_hub: str = "AdvisorReports",
         page_size: int = 100,
+        identity_storage: bool = False,
     ) -> None:
         ports = azurite_ports or (None, None, None)
         self.azurite = Azurite(
             location=azurite_location, in_memory=azurite_location is None,
             blob_port=ports[0], queue_port=ports[1], table_port=ports[2], join=azurite_join,
+            oauth=identity_storage,
         )  # fmt: skip
+        self.identity = IdentityEndpoint() if identity_storage else None
         self.standin = AzureStandIn(tenant, page_size=page_size)
         self._settings = settings or {}
         self._port = port
@@ -78,6 +89,22 @@ class DevStack:
             self._saved_env.setdefault(name, os.environ.get(name))
             os.environ[name] = value
 
+    def _storage_env(self) -> dict[str, str]:
+        if self.identity is None:
+            return {"AzureWebJobsStorage": self.azurite.connection_string}
+        self.identity.start()
+        # One CA bundle for both HTTPS servers (the Azure stand-in and Azurite); requests honours
+        # REQUESTS_CA_BUNDLE for clients built without connection_verify (devhost's own store).
+        bundle = Path(self.azurite.location) / "ca-bundle.pem"
+        bundle.write_text(Path(self.standin.ca_path).read_text() + Path(self.azurite.ca_bundle).read_text())
+        self._saved_env.setdefault("AzureWebJobsStorage", os.environ.pop("AzureWebJobsStorage", None))
+        return {
+            **self.azurite.identity_settings(client_id=self.identity.client_id),
+            **self.identity.environment(),
+            "TLS_CA_BUNDLE": str(bundle),
+            "REQUESTS_CA_BUNDLE": str(bundle),
+        }
+
     def start(self) -> DevStack:
         from shared.clients import reset_clients
         from shared.settings import reset_settings
@@ -87,8 +114,8 @@ class DevStack:
             self.standin.start()
             self._set_env({
                 **self.standin.settings_env(),
-                "AzureWebJobsStorage": self.azurite.connection_string,
                 "DURABLE_TASK_HUB": self._task_hub,
+                **self._storage_env(),
                 **self._settings,
             })  # fmt: skip
             reset_settings()
@@ -125,6 +152,8 @@ class DevStack:
 
         self.stop_host()
         self.standin.stop()
+        if self.identity is not None:
+            self.identity.stop()
         self.azurite.stop()
         for name, value in self._saved_env.items():
             if value is None:

@@ -16,7 +16,6 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, cast
 
 from azure.core.exceptions import (
@@ -145,13 +144,6 @@ def to_recommendation(item: Any, subscription_id: str) -> Recommendation:
     rg_match = _RG_RE.search(resource_id)
     ext = {str(k): "" if v is None else str(v) for k, v in (item.extended_properties or {}).items()}
     short = item.short_description
-    currency = (ext.get("savingsCurrency") or "").strip() or None
-    monthly = parse_money(ext.get("savingsAmount"))
-    annual = parse_money(ext.get("annualSavingsAmount"))
-    if annual is None and monthly is not None:
-        annual = monthly * 12
-    if monthly is None and annual is not None:
-        monthly = (annual / 12).quantize(Decimal("0.01"))
     return Recommendation(
         recommendation_id=rec_id,
         subscription_id=(sub_match.group(1) if sub_match else subscription_id).lower(),
@@ -164,9 +156,9 @@ def to_recommendation(item: Any, subscription_id: str) -> Recommendation:
         resource_type=item.impacted_field or "",
         resource_name=item.impacted_value or "",
         resource_group=rg_match.group(1) if rg_match else "",
-        monthly_savings=monthly,
-        annual_savings=annual,
-        savings_currency=currency,
+        monthly_savings=parse_money(ext.get("savingsAmount")),  # the other figure and the
+        annual_savings=parse_money(ext.get("annualSavingsAmount")),  # currency code are
+        savings_currency=ext.get("savingsCurrency"),  # normalised by Recommendation itself
         last_updated=item.last_updated,
         learn_more_link=item.learn_more_link or "",
         potential_benefits=item.potential_benefits or "",

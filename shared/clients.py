@@ -1,7 +1,11 @@
-"""Process-wide clients, built lazily on first use and then shared (STYLE.md rule 6).
+"""Process-wide clients, built lazily on first use and then shared (docs/architecture.md, rule 6).
 
 Activities and triggers ask here instead of building SDK clients per call; tests call
 ``reset_clients()`` after changing settings.
+
+Storage clients come from the connection string when there is one (Azurite, key-based
+accounts) and otherwise from the endpoints of the identity-based settings plus a token
+credential (the managed identity in Azure), as the host itself connects (shared/settings.py).
 """
 
 from __future__ import annotations
@@ -11,15 +15,45 @@ from functools import lru_cache
 from typing import Any
 
 from .blob_store import BlobStore
-from .settings import get_settings
+from .settings import Settings, get_settings
 from .table_store import TableStore
+
+
+def _transport_kwargs(s: Settings) -> dict[str, Any]:
+    # A private CA (the local HTTPS emulator) for storage endpoints too, as for ARM and Key Vault.
+    return {"connection_verify": s.ca_bundle} if s.ca_bundle else {}
+
+
+@lru_cache(maxsize=1)
+def storage_credential() -> Any:
+    """One token credential for every identity-based storage client (its token cache shared)."""
+    from .credentials import storage_credential as build
+
+    return build(get_settings())
+
+
+def table_service(s: Settings) -> Any:
+    from azure.data.tables import TableServiceClient
+
+    if s.storage.connection_string:
+        return TableServiceClient.from_connection_string(s.storage.connection_string, **_transport_kwargs(s))
+    credential = storage_credential()
+    return TableServiceClient(s.storage.table_endpoint, credential=credential, **_transport_kwargs(s))
+
+
+def blob_service(s: Settings) -> Any:
+    from azure.storage.blob import BlobServiceClient
+
+    if s.storage.connection_string:
+        return BlobServiceClient.from_connection_string(s.storage.connection_string, **_transport_kwargs(s))
+    return BlobServiceClient(s.storage.blob_endpoint, credential=storage_credential(), **_transport_kwargs(s))
 
 
 @lru_cache(maxsize=1)
 def table_store() -> TableStore:
     s = get_settings()
     return TableStore(
-        s.storage_connection,
+        table_service(s),
         reports_table=s.reports_table,
         recommendations_table=s.recommendations_table,
         write_workers=s.table_write_workers,
@@ -27,15 +61,18 @@ def table_store() -> TableStore:
 
 
 @lru_cache(maxsize=1)
+def _blobs() -> Any:
+    return blob_service(get_settings())
+
+
+@lru_cache(maxsize=1)
 def report_files() -> BlobStore:
-    s = get_settings()
-    return BlobStore.from_connection_string(s.storage_connection, s.reports_container)
+    return BlobStore(_blobs(), get_settings().reports_container)
 
 
 @lru_cache(maxsize=1)
 def uploads() -> BlobStore:
-    s = get_settings()
-    return BlobStore.from_connection_string(s.storage_connection, s.uploads_container)
+    return BlobStore(_blobs(), get_settings().uploads_container)
 
 
 @lru_cache(maxsize=1)
@@ -69,5 +106,5 @@ def renew_advisor_credential(stale: Any) -> None:
 
 
 def reset_clients() -> None:
-    for cached in (table_store, report_files, uploads, advisor_clients):
+    for cached in (table_store, report_files, uploads, _blobs, storage_credential, advisor_clients):
         cached.cache_clear()

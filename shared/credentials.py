@@ -1,7 +1,8 @@
 """Credentials: how the app authenticates to Key Vault and to Azure Resource Manager.
 
-- To Key Vault (and Storage in Azure): the app's own identity. In Azure that is the managed
-  identity; on a developer machine (devhost) the ``AZURE_CLIENT_ID`` / ``AZURE_TENANT_ID`` /
+- To Key Vault (through ``KEY_VAULT_URL``) and to Storage in Azure: the app's own identity.
+  In Azure that is the managed identity (``AZURE_CLIENT_ID`` names a user-assigned one); on a
+  developer machine (devhost) the ``AZURE_CLIENT_ID`` / ``AZURE_TENANT_ID`` /
   ``AZURE_CLIENT_SECRET`` environment variables (EnvironmentCredential). We pick one
   explicitly instead of DefaultAzureCredential, so nothing probes the instance metadata
   endpoint on a machine that has none.
@@ -25,8 +26,20 @@ def app_identity_credential(settings: Settings) -> Any:
 
     if os.environ.get("AZURE_CLIENT_SECRET") or os.environ.get("AZURE_CLIENT_CERTIFICATE_PATH"):
         return EnvironmentCredential(authority=settings.authority_host, **_identity_kwargs(settings))
-    client_id = os.environ.get("AZURE_CLIENT_ID") or None  # a user-assigned identity, if any
-    return ManagedIdentityCredential(client_id=client_id)
+    # A user-assigned identity, if any (infra sets AZURE_CLIENT_ID to its client id).
+    return ManagedIdentityCredential(client_id=settings.azure_client_id or None)
+
+
+def storage_credential(settings: Settings) -> Any:
+    """The credential for identity-based storage, as the host reads it for AzureWebJobsStorage:
+    ``__credential: managedidentity`` with ``__clientId`` means that managed identity; otherwise
+    the app's own identity (a developer's service principal through the environment, say)."""
+    storage = settings.storage
+    if storage.credential == "managedidentity":
+        from azure.identity import ManagedIdentityCredential
+
+        return ManagedIdentityCredential(client_id=storage.client_id or settings.azure_client_id or None)
+    return app_identity_credential(settings)
 
 
 def _identity_kwargs(settings: Settings) -> dict[str, Any]:

@@ -117,7 +117,6 @@ _DATE_FORMATS = (
     "%m/%d/%Y %H:%M",
     "%m/%d/%Y",
 )
-_CENT = Decimal("0.01")
 
 
 def _clip(value: str, limit: int = MAX_ECHO) -> str:
@@ -583,19 +582,14 @@ class _RowConverter:
         category_text = cell(row, self.i_category)
         category = normalize_category(category_text) if category_text else self.fallback_category
 
-        annual: Decimal | None = None
-        monthly: Decimal | None = None
-        amount_text = cell(row, self.i_annual)
+        annual: Decimal | None = None  # the monthly figure and the currency code are
+        amount_text = cell(row, self.i_annual)  # normalised by Recommendation itself
         if amount_text.lower() not in _EMPTY_MONEY:
             annual = parse_money(amount_text)
             if annual is None:
                 raise _cell_error(line, "annual_savings", f"is not an amount: {_clip(amount_text)}")
             if annual.copy_abs() > MAX_AMOUNT:  # copy_abs: no context, so no Overflow
                 raise _cell_error(line, "annual_savings", f"is not a plausible amount: {_clip(amount_text)}")
-            monthly = (annual / 12).quantize(_CENT)
-        currency: str | None = cell(row, self.i_currency) or None
-        if currency is not None and len(currency) == 3 and currency.isalpha():
-            currency = currency.upper()
 
         updated = self._updated(row, line)
         ext = self._extended_properties(row)
@@ -612,9 +606,8 @@ class _RowConverter:
             resource_name=name,
             resource_group=rg,
             subscription_name=cell(row, self.i_sub_name),
-            monthly_savings=monthly,
             annual_savings=annual,
-            savings_currency=currency,
+            savings_currency=cell(row, self.i_currency) or None,
             last_updated=updated,
             potential_benefits=cell(row, self.i_benefits),
             extended_properties=ext,

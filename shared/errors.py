@@ -1,7 +1,7 @@
 """Domain errors and their classification.
 
 Transient errors are raised so the durable retry policy retries them; permanent ones become a
-typed failure outcome that fails the report at once (DESIGN.md rule 4). Every message here is
+typed failure outcome that fails the report at once (docs/architecture.md, rule 4). Every message here is
 sanitized: it may name a subscription or an HTTP status, never a token, secret or header.
 """
 

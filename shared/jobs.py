@@ -2,7 +2,7 @@
 runs, and each activity's input and result.
 
 These go into orchestration history and are replayed, so they hold ids, counts and blob
-names only, a few hundred bytes each (DESIGN.md rule 1). ``to_dict`` / ``from_dict`` are the
+names only, a few hundred bytes each (docs/architecture.md, rule 1). ``to_dict`` / ``from_dict`` are the
 only place they become JSON; ``from_dict`` validates, so a malformed input fails clearly.
 Pure: no I/O, safe to import from orchestrators.
 """

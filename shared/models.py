@@ -11,7 +11,7 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 from typing import Any
 
@@ -99,6 +99,35 @@ def parse_money(value: Any) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
+_CENT = Decimal("0.01")
+_TWELVE = Decimal(12)
+
+
+def normalize_currency(value: Any) -> str | None:
+    """A currency code as reports print and total it: trimmed, upper-cased; None when absent
+    (an amount without a currency is never assumed to be USD)."""
+    if value is None:
+        return None
+    code = str(value).strip().upper()
+    return code or None
+
+
+def savings_amounts(monthly: Decimal | None, annual: Decimal | None) -> tuple[Decimal | None, Decimal | None]:
+    """(monthly, annual): when Advisor or the portal gives only one, the other is derived
+    (x12, or /12 to the cent). An amount too large for any real saving is kept as given and
+    the other figure left absent rather than failing the report."""
+    try:
+        with localcontext() as ctx:
+            ctx.prec = 40
+            if monthly is None and annual is not None:
+                monthly = (annual / _TWELVE).quantize(_CENT)
+            elif annual is None and monthly is not None:
+                annual = monthly * _TWELVE
+    except ArithmeticError:
+        pass
+    return monthly, annual
+
+
 class ReportType(StrEnum):
     DETAILED = "detailed"
     EXECUTIVE = "executive"
@@ -179,6 +208,12 @@ class Recommendation:
     description: str = ""
     extended_properties: dict[str, str] = field(default_factory=dict)
     source: str = "api"  # "api" or "csv"
+
+    def __post_init__(self) -> None:
+        # The one place savings and currency are normalised: every recommendation (from the
+        # API, the CSV, or read back from Table Storage) is built through here.
+        self.monthly_savings, self.annual_savings = savings_amounts(self.monthly_savings, self.annual_savings)
+        self.savings_currency = normalize_currency(self.savings_currency)
 
     @property
     def is_subscription_level(self) -> bool:

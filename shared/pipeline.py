@@ -2,9 +2,11 @@
 CSV, summarize a report, render and upload its files.
 
 Each step takes ids and small values and returns a small typed result, so the same functions
-serve the durable activities (whose inputs and outputs go through orchestration history) and
-the local demo. Recommendations travel through Table Storage, files through Blob Storage.
-Every step is idempotent: deterministic keys, upserts, blob overwrite.
+serve the durable activities (whose inputs and outputs go through orchestration history), the
+benchmark and the unit tests. Storage is reached through the interfaces in ``shared.ports``.
+Recommendations travel through Table Storage, files through Blob Storage. Every step is
+idempotent: deterministic keys, upserts, blob overwrite. What a report is (type, filters,
+customer, formats) is read from the report entity by id, never passed in.
 """
 
 from __future__ import annotations
@@ -17,24 +19,27 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from .advisor import FetchStats, fetch_recommendations, subscription_display_name
-from .blob_store import BlobStore
 from .errors import PermanentError, TransientError
 from .jobs import BeginResult, FetchOutcome, RenderResult, ReportJob, RetrySpec, SummaryResult
-from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType
+from .models import Recommendation, Report, ReportFilters, ReportStatus
+from .ports import FileStore, ReportTable
 from .rendering import (
     DEFAULT_ROWS_PER_PART,
     ReportMeta,
     build_report_context,
+    dump_pdf_plan,
+    load_pdf_plan,
     plan_pdf_parts,
     render_html,
     render_pdf_part,
+    shows_resources,
     write_merged_pdf,
 )
-from .rendering.context import default_title
+from .rendering.context import report_title
+from .rendering.pdf import footer_text
 from .report_service import FILE_NAMES, csv_blob_name, report_resource
 from .summary import summarize
 from .summary_store import dump_summary, load_summary
-from .table_store import TableStore
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +66,7 @@ def fetch_subscription(
     subscription_id: str,
     filters: ReportFilters,
     *,
-    store: TableStore,
+    store: ReportTable,
     client_for: Callable[[str], Any],
     page_size: int | None = None,
 ) -> FetchOutcome:
@@ -95,11 +100,11 @@ def fetch_subscription(
     )
 
 
-def persist_recommendations(report_id: str, recs: Iterable[Recommendation], store: TableStore) -> int:
+def persist_recommendations(report_id: str, recs: Iterable[Recommendation], store: ReportTable) -> int:
     return sum(store.save_recommendations(report_id, chunk) for chunk in chunked(recs, PERSIST_CHUNK))
 
 
-def import_csv_report(report_id: str, *, store: TableStore, uploads: Any) -> FetchOutcome:
+def import_csv_report(report_id: str, *, store: ReportTable, uploads: FileStore) -> FetchOutcome:
     """Parse the uploaded CSV (already validated by the trigger) and persist its rows.
 
     The outcome has the same shape as a subscription fetch (``subscription_id`` "csv"), so the
@@ -123,8 +128,10 @@ def import_csv_report(report_id: str, *, store: TableStore, uploads: Any) -> Fet
 
 
 def report_filters(report: Report) -> ReportFilters:
-    """The filters a report fetches and summarizes with: the caller's, narrowed to the
-    categories its type covers (a cost report never fetches security findings)."""
+    """The report's effective filters, the only ones anything applies: the caller's, narrowed
+    to the categories its type covers (a cost report never fetches security findings). The
+    fetch asks Advisor with them, the CSV import and summarize keep what matches them, and the
+    rendered report lists them (from the summary, which carries them)."""
     return report.filters.for_report_type(report.report_type)
 
 
@@ -132,7 +139,7 @@ def begin_report(
     report_id: str,
     instance_id: str,
     *,
-    store: TableStore,
+    store: ReportTable,
     retry: RetrySpec,
     fetch_timeout_s: int,
 ) -> BeginResult:
@@ -163,11 +170,11 @@ def begin_report(
     return BeginResult(ok=True, job=job.to_dict())
 
 
-def record_fetch_outcome(report_id: str, outcome: FetchOutcome, *, store: TableStore) -> None:
+def record_fetch_outcome(report_id: str, outcome: FetchOutcome, *, store: ReportTable) -> None:
     store.record_subscription_outcome(report_id, outcome.subscription_id, outcome.to_dict())
 
 
-def left_out_subscriptions(store: TableStore, report_id: str) -> dict[str, str]:
+def left_out_subscriptions(store: ReportTable, report_id: str) -> dict[str, str]:
     """Subscriptions whose fetch ended without their recommendations, with the reason."""
     return {
         str(row["RowKey"]): str(row.get("failure_message") or "The subscription could not be read")
@@ -179,7 +186,7 @@ def left_out_subscriptions(store: TableStore, report_id: str) -> dict[str, str]:
 # -- summarize, render, assemble, finalize -------------------------------------------------
 
 
-def _report_or_fail(store: TableStore, report_id: str) -> Report:
+def _report_or_fail(store: ReportTable, report_id: str) -> Report:
     report = store.get_report(report_id)
     if report is None:
         raise PermanentError(f"Report {report_id} does not exist", code="report_not_found")
@@ -190,6 +197,10 @@ def _summary_blob(report_id: str) -> str:
     return f"{report_id}/summary.json"
 
 
+def _pdf_plan_blob(report_id: str) -> str:
+    return f"{report_id}/pdf-plan.json"
+
+
 def _generated_at(report: Report) -> datetime:
     # A retried render must produce the same file: derive the date from the report, not the clock.
     return report.fetched_at or report.requested_at or datetime.now(UTC)
@@ -198,21 +209,21 @@ def _generated_at(report: Report) -> datetime:
 def summarize_report(
     report_id: str,
     *,
-    store: TableStore,
-    files: BlobStore,
+    store: ReportTable,
+    files: FileStore,
     api_pages: int = 0,
     fetch_seconds: float = 0.0,
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
 ) -> SummaryResult:
-    """Summarize the stored recommendations once, keep the full summary in Blob Storage for
-    the render steps, put the headline figures and the left-out subscriptions on the report
-    entity, and move the report on to ``generating``."""
+    """Summarize the stored recommendations once and plan the PDF's parts once; keep both in
+    Blob Storage for the render steps (each part renders the slice the stored plan gives it),
+    put the headline figures and the left-out subscriptions on the report entity, and move the
+    report on to ``generating``."""
     report = _report_or_fail(store, report_id)
     summary = summarize(store.iter_recommendations(report_id), filters=report_filters(report))
     blob = files.upload(_summary_blob(report_id), dump_summary(summary), content_type="application/json")
-    parts = plan_pdf_parts(
-        summary, rows_per_part, include_details=report.report_type is not ReportType.EXECUTIVE
-    )
+    parts = plan_pdf_parts(summary, rows_per_part, include_details=shows_resources(report.report_type))
+    files.upload(_pdf_plan_blob(report_id), dump_pdf_plan(parts), content_type="application/json")
     report.recommendation_count = summary.total
     report.counts_by_category = dict(summary.counts_by_category)
     report.counts_by_impact = dict(summary.counts_by_impact)
@@ -234,20 +245,23 @@ def summarize_report(
     return SummaryResult(report_id, summary.total, len(parts), blob)
 
 
-def _context(report: Report, files: BlobStore) -> dict[str, Any]:
-    summary = load_summary(files.download(_summary_blob(report.report_id)))
-    meta = ReportMeta(
+def _meta(report: Report) -> ReportMeta:
+    """What the templates, the PDF's title and its footer say about the report."""
+    return ReportMeta(
         report_type=report.report_type,
         customer=report.customer,
         subscriptions={s: "" for s in report.subscription_ids},
-        filters=report.filters,
         requested_at=report.requested_at,
         report_id=report.report_id,
     )
-    return build_report_context(meta, summary, _generated_at(report))
 
 
-def render_html_file(report_id: str, *, store: TableStore, files: BlobStore) -> RenderResult:
+def _context(report: Report, files: FileStore) -> dict[str, Any]:
+    summary = load_summary(files.download(_summary_blob(report.report_id)))
+    return build_report_context(_meta(report), summary, _generated_at(report))
+
+
+def render_html_file(report_id: str, *, store: ReportTable, files: FileStore) -> RenderResult:
     started = time.perf_counter()
     report = _report_or_fail(store, report_id)
     html = render_html(_context(report, files)).encode("utf-8")
@@ -255,36 +269,26 @@ def render_html_file(report_id: str, *, store: TableStore, files: BlobStore) -> 
     return RenderResult(report_id, "html", 0, blob, len(html), round(time.perf_counter() - started, 3))
 
 
-def render_pdf_part_file(
-    report_id: str,
-    part: int,
-    *,
-    store: TableStore,
-    files: BlobStore,
-    rows_per_part: int = DEFAULT_ROWS_PER_PART,
-) -> RenderResult:
+def render_pdf_part_file(report_id: str, part: int, *, store: ReportTable, files: FileStore) -> RenderResult:
+    """Render part ``part`` of the plan summarize stored (never a plan of its own)."""
     started = time.perf_counter()
     report = _report_or_fail(store, report_id)
-    context = _context(report, files)
-    specs = plan_pdf_parts(
-        context["summary"], rows_per_part, include_details=bool(context["report"]["show_resources"])
-    )
+    specs = load_pdf_plan(files.download(_pdf_plan_blob(report_id)))
     if not 0 <= part < len(specs):
         raise PermanentError(f"Report {report_id} has no PDF part {part}", code="invalid_part")
-    pdf = render_pdf_part(context, specs[part])
+    pdf = render_pdf_part(_context(report, files), specs[part])
     blob = files.upload(f"{report_id}/parts/part-{part:04d}.pdf", pdf)
     return RenderResult(report_id, "pdf", part, blob, len(pdf), round(time.perf_counter() - started, 3))
 
 
 def assemble_pdf_file(
-    report_id: str, part_blobs: list[str], *, store: TableStore, files: BlobStore
+    report_id: str, part_blobs: list[str], *, store: ReportTable, files: FileStore
 ) -> RenderResult:
     """Merge the parts in order into the report's PDF, stamping footer and page numbers."""
     started = time.perf_counter()
     report = _report_or_fail(store, report_id)
-    meta = ReportMeta(report_type=report.report_type, customer=report.customer)
-    title = default_title(meta.report_type, meta.customer)
-    footer = f"{title} \u00b7 Generated {_generated_at(report).strftime('%Y-%m-%d')}"
+    title = report_title(_meta(report))
+    footer = footer_text(title, _generated_at(report))
     out = io.BytesIO()
     write_merged_pdf((files.download(b) for b in part_blobs), out, footer=footer, title=title)
     blob = files.upload(f"{report_id}/{FILE_NAMES['pdf']}", out.getvalue())
@@ -296,8 +300,8 @@ def finalize_report(
     report_files: dict[str, str],
     durations: dict[str, float],
     *,
-    store: TableStore,
-    files: BlobStore,
+    store: ReportTable,
+    files: FileStore,
 ) -> dict[str, Any]:
     """Mark the report completed, but only once every file it promises exists."""
     report = _report_or_fail(store, report_id)

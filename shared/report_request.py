@@ -1,7 +1,7 @@
 """Validation of what callers ask for: a report over subscriptions, or over an uploaded CSV.
 
 Every rejection is an :class:`InvalidInputError` naming the field and the problem, raised
-before anything is stored (DESIGN.md rule 7). Both Advisor's category names
+before anything is stored (docs/architecture.md, rule 7). Both Advisor's category names
 (``HighAvailability``) and ours (``reliability``) are accepted, in any case.
 """
 

@@ -72,7 +72,7 @@ def set_status(
     return report
 
 
-# -- reconciling with the orchestration: every report ends (DESIGN.md rule 8) ------------------
+# -- reconciling with the orchestration: every report ends (docs/architecture.md, rule 8) -------
 
 # The report row is written just before the orchestration is started: an instance that does
 # not exist yet is only suspicious once the start has had ample time.

@@ -2,7 +2,15 @@
 
 Read lazily, once per process (``get_settings()``), so importing the app never touches the
 environment and tests can swap settings with ``reset_settings()``. Every setting is listed in
-local.settings.sample.json and set in infra/.
+local.settings.sample.json and set in infra/ (or listed there as optional).
+
+Storage is read the way the Functions host reads ``AzureWebJobsStorage``: a connection string
+(Azurite, key-based accounts), or the identity-based form the host documents for a locked-down
+account: ``AzureWebJobsStorage__accountName`` (public-cloud endpoints derived from the name) or
+``AzureWebJobsStorage__blobServiceUri`` / ``__queueServiceUri`` / ``__tableServiceUri``, with
+``AzureWebJobsStorage__credential`` (``managedidentity``) and ``AzureWebJobsStorage__clientId``
+(a user-assigned identity). With none of them the emulator's well-known address is used; in
+Azure that cannot happen silently, since the host itself does not start without the setting.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
 PUBLIC_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -35,9 +44,62 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
 
 
+STORAGE = "AzureWebJobsStorage"
+EMULATOR_CONNECTION = "UseDevelopmentStorage=true"
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where the app's storage is and how to authenticate to it."""
+
+    connection_string: str = ""
+    blob_endpoint: str = ""
+    queue_endpoint: str = ""
+    table_endpoint: str = ""
+    credential: str = ""  # "managedidentity", or empty: the app's own identity (credentials.py)
+    client_id: str = ""  # a user-assigned identity's client id
+
+    @property
+    def uses_identity(self) -> bool:
+        return not self.connection_string
+
+
+def _storage(env: Any) -> StorageSettings:
+    connection = env("AzureWebJobsStorage", "").strip()
+    if connection:
+        return StorageSettings(connection_string=connection)
+    credential = env(f"{STORAGE}__credential", "").strip().lower()
+    client_id = env(f"{STORAGE}__clientId", "").strip()
+    account = env(f"{STORAGE}__accountName", "").strip()
+    if account:
+        # As the host does with __accountName: the public cloud's endpoints for that account.
+        return StorageSettings(
+            blob_endpoint=f"https://{account}.blob.core.windows.net",
+            queue_endpoint=f"https://{account}.queue.core.windows.net",
+            table_endpoint=f"https://{account}.table.core.windows.net",
+            credential=credential,
+            client_id=client_id,
+        )
+    kinds = ("blob", "queue", "table")
+    uris = {kind: env(f"{STORAGE}__{kind}ServiceUri", "").strip().rstrip("/") for kind in kinds}
+    if any(uris.values()):
+        missing = [f"{STORAGE}__{kind}ServiceUri" for kind in ("blob", "table") if not uris[kind]]
+        if missing:
+            # The app keeps reports in tables and files in blobs: it needs both endpoints.
+            raise ValueError(f"identity-based storage needs {' and '.join(missing)} as well")
+        return StorageSettings(
+            blob_endpoint=uris["blob"],
+            queue_endpoint=uris["queue"],
+            table_endpoint=uris["table"],
+            credential=credential,
+            client_id=client_id,
+        )
+    return StorageSettings(connection_string=EMULATOR_CONNECTION)
+
+
 @dataclass(frozen=True)
 class Settings:
-    storage_connection: str
+    storage: StorageSettings
     arm_endpoint: str
     authority_host: str
     key_vault_url: str
@@ -56,9 +118,16 @@ class Settings:
     retry_attempts: int
     retry_interval_ms: int
     fetch_timeout_seconds: int
+    azure_client_id: str = ""
+    appinsights_connection_string: str = ""
     public_base_url: str = ""
     report_link_key: str = ""
     report_link_hours: int = 24
+
+    @property
+    def storage_connection(self) -> str:
+        """The connection string, when storage is reached with one (Azurite, key-based)."""
+        return self.storage.connection_string
 
     @property
     def arm_scope(self) -> str:
@@ -69,7 +138,7 @@ class Settings:
 def get_settings() -> Settings:
     env = os.environ.get
     return Settings(
-        storage_connection=env("AzureWebJobsStorage", "") or "UseDevelopmentStorage=true",
+        storage=_storage(env),
         arm_endpoint=(env("ARM_ENDPOINT", "") or PUBLIC_ARM_ENDPOINT).rstrip("/"),
         authority_host=(env("AZURE_AUTHORITY_HOST", "") or PUBLIC_AUTHORITY_HOST).rstrip("/"),
         key_vault_url=env("KEY_VAULT_URL", ""),
@@ -92,6 +161,12 @@ def get_settings() -> Settings:
         retry_attempts=_int("RETRY_ATTEMPTS", 3),
         retry_interval_ms=int(_float("RETRY_INTERVAL_SECONDS", 60.0) * 1000),
         fetch_timeout_seconds=_int("FETCH_TIMEOUT_SECONDS", 600),
+        # The user-assigned managed identity the app uses for Key Vault (and for Advisor when
+        # no service principal is configured); empty: the system-assigned one.
+        azure_client_id=env("AZURE_CLIENT_ID", ""),
+        # Set by infra; shared/telemetry.py exports through OpenTelemetry when it is set and
+        # azure-monitor-opentelemetry is installed (the Functions host forwards logs anyway).
+        appinsights_connection_string=env("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
         # Links are built from this, never from the request's Host header (shared/links.py).
         public_base_url=_public_base_url(),
         report_link_key=env("REPORT_LINK_KEY", ""),

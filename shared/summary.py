@@ -5,7 +5,7 @@ builds a :class:`ReportSummary`. The summary keeps one lightweight :class:`Resou
 affected resource (references to the recommendation's strings, no copies of the whole record),
 so 15,000 recommendations cost a few MB.
 
-Savings rules (FACTS.md, "Savings overlap"):
+Savings rules (docs/architecture.md, "Savings are totalled per currency"):
 
 - Amounts are summed per currency and never across currencies. A recommendation that states an
   amount but no currency is counted under "unknown currency" and left out of every total; it is
@@ -17,8 +17,10 @@ Savings rules (FACTS.md, "Savings overlap"):
 - Right-size, shutdown, reservation and savings-plan savings can overlap for the same resources,
   so every total is an upper bound; ``savings_note`` says so and the reports print it.
 
-``ReportSummary.to_dict()`` is the small, JSON-safe form (counts, savings, top opportunities; no
-per-resource rows) that goes into orchestration history and the report entity.
+``ReportSummary.to_dict()`` is the headline part (counts, savings, top opportunities, the
+filters applied; no per-resource rows). ``shared.summary_store`` writes it, with the groups and
+their rows, to the summary blob the render steps read; the summarize step copies the headline
+counts and savings onto the report entity. Neither goes through orchestration history.
 """
 
 from __future__ import annotations
@@ -38,8 +40,6 @@ DEFAULT_TOP_N = 10
 PREFERRED_LOOKBACK_DAYS = 30
 # The dict form carries at most this many characters of free text per field.
 _DICT_TEXT_LIMIT = 120
-_CENT = Decimal("0.01")
-_TWELVE = Decimal(12)
 
 _IMPACT_RANK = {impact: rank for rank, impact in enumerate(IMPACTS)}  # high=0 ... low=2
 _CATEGORY_RANK = {category: rank for rank, category in enumerate(CATEGORIES)}
@@ -212,7 +212,8 @@ class RecommendationGroup:
 
 @dataclass
 class ReportSummary:
-    """The statistics a report prints. ``groups`` (with their rows) exist only in memory."""
+    """The statistics a report prints. ``groups`` (with their rows) are left out of
+    ``to_dict``; ``shared.summary_store`` stores them (``has_rows`` says whether they are here)."""
 
     total: int = 0  # opportunities: recommendations after folding reservation variants
     received: int = 0  # recommendations that matched the filters, as Advisor lists them
@@ -294,24 +295,6 @@ def display_resource_name(rec: Recommendation) -> str:
     return name
 
 
-def normalize_currency(value: str | None) -> str | None:
-    """An ISO-ish currency code, upper-cased; None when absent (never silently USD)."""
-    if value is None:
-        return None
-    code = str(value).strip().upper()
-    return code or None
-
-
-def amounts(rec: Recommendation) -> tuple[Decimal | None, Decimal | None]:
-    """(monthly, annual); when only one is given the other is derived (x12 or /12)."""
-    monthly, annual = rec.monthly_savings, rec.annual_savings
-    if monthly is None and annual is not None:
-        monthly = (annual / _TWELVE).quantize(_CENT)
-    elif annual is None and monthly is not None:
-        annual = monthly * _TWELVE
-    return monthly, annual
-
-
 def lookback_days(value: str | None) -> int | None:
     """'30' / 'Last30Days' / '30 days' -> 30; None when absent or unreadable."""
     if not value:
@@ -359,7 +342,7 @@ def representative_rank(rec: Recommendation) -> tuple[Any, ...]:
     """Higher is preferred; see the module docstring (30-day lookback, longest term, larger)."""
     days = lookback_days(rec.lookback_period)
     months = term_months(rec.term)
-    monthly, _ = amounts(rec)
+    monthly = rec.monthly_savings
     return (
         days == PREFERRED_LOOKBACK_DAYS,
         days if days is not None else -1,
@@ -511,8 +494,8 @@ class _Builder:
             s.subscription_names[rec.subscription_id] = rec.subscription_name
         self.resources.add((rec.resource_id or f"{rec.subscription_id}/{rec.resource_name}").lower())
 
-        monthly, annual = amounts(rec)
-        currency = normalize_currency(rec.savings_currency) if monthly is not None else None
+        monthly, annual = rec.monthly_savings, rec.annual_savings  # normalised by Recommendation
+        currency = rec.savings_currency if monthly is not None else None
         ext = rec.extended_properties
         row = ResourceRow(
             recommendation_id=rec.recommendation_id,
@@ -598,8 +581,9 @@ def summarize(
 ) -> ReportSummary:
     """Compute the report statistics in one pass.
 
-    ``filters`` (typically ``ReportFilters.for_report_type(report_type)``) drops recommendations
-    that do not match before anything is counted. ``top_n`` is per currency.
+    ``filters`` (the report's effective filters, ``pipeline.report_filters``) drops
+    recommendations that do not match before anything is counted, and is kept on the summary
+    so the rendered report lists what was applied. ``top_n`` is per currency.
     """
     filters = filters or ReportFilters()
     builder = _Builder(top_n)

@@ -1,10 +1,11 @@
 """The full report summary (groups and their resource rows) as a compact JSON document.
 
-The summarize activity computes the summary once from Table Storage and writes it to Blob
-Storage with :func:`dump_summary`; every render activity (HTML, each PDF part) reads it back
-with :func:`load_summary` instead of re-reading and re-summarizing thousands of entities.
-``ReportSummary.to_dict()`` stays the small form for history and the report entity; this is
-the large one, and it never goes through orchestration history.
+The summarize step computes the summary once from Table Storage and writes it to Blob
+Storage with :func:`dump_summary` (beside it, the PDF part plan, ``rendering.dump_pdf_plan``);
+every render step (HTML, each PDF part) reads it back with :func:`load_summary` instead of
+re-reading and re-summarizing thousands of entities. The document holds the headline part
+(``ReportSummary.to_dict()``) and every group with its rows; it never goes through
+orchestration history, which carries only the blob's name.
 
 Rows are stored as positional lists (field order from the dataclass), which keeps 15,000
 rows to a few MB and makes loading them fast.

@@ -3,7 +3,7 @@
 Layout:
 - ``recommendations`` table: PartitionKey = report id, RowKey = subscription id + "_" + a hash
   of the recommendation id, so the same recommendation always lands on the same entity and
-  a retried fetch overwrites instead of duplicating (DESIGN.md rule 3).
+  a retried fetch overwrites instead of duplicating (docs/architecture.md, rule 3).
 - ``reports`` table, one partition ``report``: RowKey ``r_{id}`` holds the report; RowKey
   ``t_{inverted time}_{id}`` is a small index row so listing newest-first is one range scan.
   Both are written in one transaction, so they never disagree. A finished (completed or
@@ -265,13 +265,17 @@ class TableStore:
 
     def __init__(
         self,
-        connection_string: str,
+        connection: str | TableServiceClient,
         *,
         reports_table: str = "reports",
         recommendations_table: str = "recommendations",
         write_workers: int = 4,
     ) -> None:
-        self._service = TableServiceClient.from_connection_string(connection_string)
+        # A connection string (Azurite, key-based accounts) or a service client built from an
+        # endpoint and a token credential (identity-based storage; see shared/clients.py).
+        if isinstance(connection, str):
+            connection = TableServiceClient.from_connection_string(connection)
+        self._service = connection
         self.reports_table_name = reports_table
         self.recommendations_table_name = recommendations_table
         self.write_workers = max(1, write_workers)

@@ -1,5 +1,5 @@
 """The Azure portal's Advisor CSV export headers, written out here as the portal writes them
-(FACTS.md), independently of the parser under test."""
+(variants seen in real exports, see docs/architecture.md), independently of the parser under test."""
 
 HEADER_2025 = [
     "Category",

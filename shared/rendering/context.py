@@ -1,7 +1,7 @@
 """The template context of a report: what the HTML and PDF templates print, and nothing else.
 
 ``build_report_context(report_meta, summary, generated_at)`` turns the report's metadata
-(type, title, customer, subscriptions, filters) and a :class:`~shared.summary.ReportSummary`
+(type, title, customer, subscriptions) and a :class:`~shared.summary.ReportSummary`
 into a plain dict. The generation time is passed in, never read from the clock here, so the
 same inputs always render the same report.
 """
@@ -59,13 +59,14 @@ REPORT_TYPES: dict[ReportType, ReportTypeInfo] = {
 
 @dataclass(frozen=True)
 class ReportMeta:
-    """What a report is: its type, title, scope and filters (the report entity's metadata)."""
+    """What a report is: its type, title and scope (the report entity's metadata). The filters
+    are not here: the context shows the ones the summary was computed with (``summary.filters``,
+    the report's effective filters), so the page cannot claim filters its numbers did not use."""
 
     report_type: ReportType
     title: str = ""
     customer: str = ""
     subscriptions: Mapping[str, str] = field(default_factory=dict)  # id -> display name ("" unknown)
-    filters: ReportFilters = field(default_factory=ReportFilters)
     requested_at: datetime | None = None
     report_id: str = ""
 
@@ -74,9 +75,6 @@ class ReportMeta:
         if isinstance(value, ReportMeta):
             return value
         data = dict(value)
-        filters = data.get("filters")
-        if not isinstance(filters, ReportFilters):
-            filters = ReportFilters.from_dict(filters)
         subscriptions = data.get("subscriptions") or {}
         if not isinstance(subscriptions, Mapping):  # a list of ids
             subscriptions = {str(s): "" for s in subscriptions}
@@ -85,7 +83,6 @@ class ReportMeta:
             title=str(data.get("title") or ""),
             customer=str(data.get("customer") or ""),
             subscriptions={str(k): str(v or "") for k, v in subscriptions.items()},
-            filters=filters,
             requested_at=_datetime(data.get("requested_at") or data.get("requestedAt")),
             report_id=str(data.get("report_id") or data.get("reportId") or ""),
         )
@@ -100,9 +97,21 @@ def _datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def shows_resources(report_type: ReportType) -> bool:
+    """Whether a report of this type lists every affected resource (all but the executive
+    summary, which shows the top recommendation types only). The PDF plan and the templates
+    both follow this."""
+    return report_type is not ReportType.EXECUTIVE
+
+
 def default_title(report_type: ReportType, customer: str) -> str:
     label = REPORT_TYPES[report_type].label
     return f"Azure Advisor {label[0].lower() + label[1:]}" + (f" for {customer}" if customer else "")
+
+
+def report_title(meta: ReportMeta) -> str:
+    """The title the report prints (and the PDF carries in its metadata and footer)."""
+    return meta.title.strip() or default_title(meta.report_type, meta.customer.strip())
 
 
 def _filters_applied(filters: ReportFilters, report_type: ReportType) -> list[dict[str, str]]:
@@ -143,9 +152,9 @@ def _check_summary(summary: ReportSummary, report_type: ReportType) -> None:
         if outside:
             raise ValueError(
                 f"the summary holds categories {outside} that a {report_type.value} report does not "
-                "cover; summarize with filters.for_report_type(report_type)"
+                "cover; summarize with the report's effective filters (pipeline.report_filters)"
             )
-    if report_type is not ReportType.EXECUTIVE and not summary.has_rows and summary.total:
+    if shows_resources(report_type) and not summary.has_rows and summary.total:
         raise ValueError("a summary rebuilt from its dict form has no resource rows to render")
 
 
@@ -164,7 +173,7 @@ def build_report_context(
     report_type = meta.report_type
     _check_summary(summary, report_type)
     info = REPORT_TYPES[report_type]
-    filters = meta.filters.for_report_type(report_type)
+    filters = summary.filters
 
     names: dict[str, str] = dict(summary.subscription_names)
     names.update({k: v for k, v in meta.subscriptions.items() if v})
@@ -189,9 +198,9 @@ def build_report_context(
         item["label"] = impact_label(item["key"])
         item["color"] = IMPACT_COLORS.get(item["key"], IMPACT_COLORS["other"])
 
-    show_resources = report_type is not ReportType.EXECUTIVE
+    show_resources = shows_resources(report_type)
     groups = summary.groups if show_resources else top_groups(summary.groups, TOP_GROUPS_EXECUTIVE)
-    title = meta.title.strip() or default_title(report_type, meta.customer.strip())
+    title = report_title(meta)
     return {
         "report": {
             "id": meta.report_id,

@@ -1,14 +1,15 @@
 """The PDF report: rendered in parts with xhtml2pdf, merged with pypdf.
 
-Why parts (FACTS.md, "Measured here"): xhtml2pdf's time is superlinear in the size of one table
+Why parts (measured, see docs/architecture.md): xhtml2pdf's time is superlinear in the size of one table
 and its memory grows with the document. So the report is cut into a summary part and detail
 parts of at most ``rows_per_part`` affected-resource rows (groups split across parts carry a
 "(continued)" heading); each part is its own ``pisa.CreatePDF`` call, and the parts are merged
-at the end. Memory is bounded by one part, and the app can render parts in parallel activities:
+at the end. Memory is bounded by one part, and the app renders parts in parallel activities
+(``shared.pipeline``):
 
-    specs = plan_pdf_parts(summary, rows_per_part)            # small, JSON-able
-    parts = [render_pdf_part(context, spec) for spec in specs]  # independent of each other
-    pdf = merge_pdf_parts(parts, footer=...)                    # + page numbers
+    specs = plan_pdf_parts(summary, rows_per_part)    # once, at summarize; small, JSON-able
+    render_pdf_part(context, specs[i])                # one activity per part
+    write_merged_pdf(parts, dest, footer=..., title=...)  # assemble: + footer and page numbers
 
 Inside a part the markup is kept lean, which is what xhtml2pdf's cost follows: tables of at most
 ``TABLE_ROWS`` rows, few cells per row, explicit column widths, few CSS rules, and an explicit
@@ -25,12 +26,14 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import logging
 import math
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import IO, Any
 
 from pypdf import PdfReader, PdfWriter
@@ -211,6 +214,15 @@ def plan_pdf_parts(
         )
         offset += rows
     return specs
+
+
+def dump_pdf_plan(specs: Sequence[PartSpec]) -> bytes:
+    """The plan as stored beside the summary: summarize plans once, every part reads it."""
+    return json.dumps({"parts": [s.to_dict() for s in specs]}, separators=(",", ":")).encode("utf-8")
+
+
+def load_pdf_plan(data: bytes) -> list[PartSpec]:
+    return [PartSpec.from_dict(p) for p in json.loads(data)["parts"]]
 
 
 # --- row layout ---------------------------------------------------------------------------
@@ -472,15 +484,6 @@ def _writer(parts: Iterable[bytes | IO[bytes]], footer: str, number_pages: bool,
     return writer
 
 
-def merge_pdf_parts(
-    parts: Sequence[bytes | IO[bytes]], *, footer: str = "", number_pages: bool = True, title: str = ""
-) -> bytes:
-    """Merge rendered parts, in order, into one PDF; stamp the footer and page numbers."""
-    out = io.BytesIO()
-    write_merged_pdf(parts, out, footer=footer, number_pages=number_pages, title=title)
-    return out.getvalue()
-
-
 def write_merged_pdf(
     parts: Iterable[bytes | IO[bytes]],
     dest: IO[bytes],
@@ -489,29 +492,13 @@ def write_merged_pdf(
     number_pages: bool = True,
     title: str = "",
 ) -> int:
-    """Like :func:`merge_pdf_parts`, written to a binary file object; returns the page count."""
+    """Merge rendered parts, in order, into one PDF written to ``dest``; stamp the footer and
+    page numbers. Returns the page count."""
     writer = _writer(parts, footer, number_pages, title)
     writer.write(dest)
     return len(writer.pages)
 
 
-def footer_text(context: Mapping[str, Any]) -> str:
-    report = context["report"]
-    return f"{report['title']} \u00b7 {report['type_label']} \u00b7 Generated {report['generated_date']}"
-
-
-def iter_pdf_parts(
-    context: Mapping[str, Any], rows_per_part: int = DEFAULT_ROWS_PER_PART
-) -> Iterator[tuple[PartSpec, bytes]]:
-    """Plan and render every part in order, one at a time."""
-    specs = plan_pdf_parts(
-        context["summary"], rows_per_part, include_details=bool(context["report"]["show_resources"])
-    )
-    for spec in specs:
-        yield spec, render_pdf_part(context, spec)
-
-
-def render_pdf(context: Mapping[str, Any], *, rows_per_part: int = DEFAULT_ROWS_PER_PART) -> bytes:
-    """The whole PDF in this process: every part in turn, then the merge."""
-    parts = [pdf for _, pdf in iter_pdf_parts(context, rows_per_part)]
-    return merge_pdf_parts(parts, footer=footer_text(context), title=context["report"]["title"])
+def footer_text(title: str, generated_at: datetime) -> str:
+    """The footer stamped on every page of the merged PDF (beside "Page i of n")."""
+    return f"{title} \u00b7 Generated {generated_at.strftime('%Y-%m-%d')}"

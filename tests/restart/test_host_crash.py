@@ -26,6 +26,9 @@ def stack():
     dev = DevStack(
         tenant=build_tenant(SUBSCRIPTIONS, PER_SUBSCRIPTION, seed=11),
         settings={"RETRY_INTERVAL_SECONDS": "0.3", "FETCH_TIMEOUT_SECONDS": "60", "ADVISOR_PAGE_SIZE": "20"},
+        # Two activities at a time, so the subscriptions finish in rounds and the crash can land
+        # between two of them (with a thread per subscription they would all finish together).
+        activity_workers=2,
     )
     with dev:
         yield dev

@@ -25,11 +25,11 @@ from shared.rendering import (
     PartSpec,
     ReportMeta,
     build_report_context,
-    merge_pdf_parts,
     plan_pdf_parts,
     render_html,
-    render_pdf,
     render_pdf_part,
+    shows_resources,
+    write_merged_pdf,
 )
 from shared.rendering import pdf as pdf_module
 from shared.rendering.environment import get_environment, is_https_url
@@ -102,15 +102,15 @@ def recs() -> list[Recommendation]:
 
 
 def context_for(recs, report_type: ReportType, **meta_kw) -> dict:
+    filters = meta_kw.pop("filters", ReportFilters())
     meta = ReportMeta(
         report_type=report_type,
         customer=meta_kw.pop("customer", "Contoso <Ltd>"),
         subscriptions=dict(SUBS),
-        filters=meta_kw.pop("filters", ReportFilters()),
         requested_at=datetime(2031, 1, 2, 9, 0, tzinfo=UTC),
         **meta_kw,
     )
-    summary = summarize(recs, filters=meta.filters.for_report_type(report_type))
+    summary = summarize(recs, filters=filters.for_report_type(report_type))
     return build_report_context(meta, summary, GENERATED)
 
 
@@ -356,6 +356,19 @@ def pdf_text(data: bytes) -> str:
     return out.stdout.decode("utf-8")
 
 
+def merged(parts: list[bytes], **kw) -> bytes:
+    out = io.BytesIO()
+    write_merged_pdf(parts, out, **kw)
+    return out.getvalue()
+
+
+def whole_pdf(ctx: dict, rows_per_part: int = 1000) -> bytes:
+    """The PDF as the pipeline makes it: planned once, rendered part by part, merged."""
+    report_type = ReportType(ctx["report"]["type"])
+    specs = plan_pdf_parts(ctx["summary"], rows_per_part, include_details=shows_resources(report_type))
+    return merged([render_pdf_part(ctx, spec) for spec in specs], title=ctx["report"]["title"])
+
+
 @pytest.fixture(scope="module")
 def detailed_parts(recs) -> tuple[dict, list[bytes]]:
     ctx = context_for(recs, ReportType.DETAILED)
@@ -366,21 +379,21 @@ def detailed_parts(recs) -> tuple[dict, list[bytes]]:
 @needs_pdftotext
 def test_pdf_contains_title_resources_and_currency_totals(detailed_parts):
     ctx, parts = detailed_parts
-    merged = merge_pdf_parts(parts, footer=pdf_module.footer_text(ctx))
-    text = pdf_text(merged)
+    whole = merged(parts, footer=pdf_module.footer_text(ctx["report"]["title"], GENERATED))
+    text = pdf_text(whole)
     assert "Azure Advisor detailed report for Contoso <Ltd>" in text
     assert "cost-resource-007" in text and "rel-resource-005" in text
     assert "EUR 2,105.25" in text and "USD 1,503.75" in text
     assert "<script>alert(1)</script>" in text  # printed as text, not interpreted
-    assert f"Page 1 of {len(PdfReader(io.BytesIO(merged)).pages)}" in text
+    assert f"Page 1 of {len(PdfReader(io.BytesIO(whole)).pages)}" in text
 
 
 def test_merged_page_count_is_the_sum_of_the_parts(detailed_parts):
     _, parts = detailed_parts
     assert len(parts) >= 3
     counts = [len(PdfReader(io.BytesIO(p)).pages) for p in parts]
-    merged = PdfReader(io.BytesIO(merge_pdf_parts(parts)))
-    assert len(merged.pages) == sum(counts)
+    whole = PdfReader(io.BytesIO(merged(parts)))
+    assert len(whole.pages) == sum(counts)
 
 
 EXPECTED_PROBLEMS = {
@@ -396,7 +409,7 @@ EXPECTED_PROBLEMS = {
 @pytest.mark.parametrize("report_type", list(ReportType))
 def test_render_pdf_by_report_type(recs, report_type):
     ctx = context_for(recs, report_type)
-    data = render_pdf(ctx)
+    data = whole_pdf(ctx)
     assert data.startswith(b"%PDF")
     text = " ".join(pdf_text(data).split())  # wrapped lines joined
     assert ctx["report"]["title"] in text  # "Contoso <Ltd>": escaped in markup, plain in the PDF
@@ -417,14 +430,12 @@ def test_report_meta_from_a_json_dict(recs):
             "reportType": "cost",
             "customer": "Fabrikam",
             "subscriptions": {SUB_PROD: "Prod"},
-            "filters": {"impacts": ["high"]},
             "requestedAt": "2031-01-02T08:00:00Z",
         }
     )
-    assert meta.report_type is ReportType.COST and meta.filters.impacts == ("high",)
-    ctx = build_report_context(
-        meta, summarize(recs, filters=meta.filters.for_report_type(meta.report_type)), GENERATED
-    )
+    assert meta.report_type is ReportType.COST
+    filters = ReportFilters(impacts=("high",)).for_report_type(meta.report_type)
+    ctx = build_report_context(meta, summarize(recs, filters=filters), GENERATED)
     assert ctx["report"]["title"] == "Azure Advisor cost optimization report for Fabrikam"
     assert ctx["report"]["requested_at"] == "02 January 2031, 08:00 UTC"
     assert {"label": "Impact", "value": "High"} in ctx["filters"]
@@ -509,7 +520,7 @@ def test_markup_in_recommendation_fields_cannot_create_a_fetch(recording_server)
         make_rec(2, "rel", learn_more_link=f"{base}/learn", resource_group=injected),
     ]
     ctx = context_for(recs, ReportType.DETAILED)
-    text = pdf_text(render_pdf(ctx))
+    text = pdf_text(whole_pdf(ctx))
     assert hits == []
     assert f"{base}/field.png" in text.replace("\n", "")  # shown as text
 
@@ -517,7 +528,7 @@ def test_markup_in_recommendation_fields_cannot_create_a_fetch(recording_server)
 def test_no_blank_pages_when_a_group_is_longer_than_a_page():
     recs = [make_rec(i, "rel") for i in range(150)]
     ctx = context_for(recs, ReportType.DETAILED)
-    reader = PdfReader(io.BytesIO(render_pdf(ctx, rows_per_part=120)))
+    reader = PdfReader(io.BytesIO(whole_pdf(ctx, rows_per_part=120)))
     words = [len(page.extract_text().split()) for page in reader.pages]
     assert len(words) >= 4
     assert min(words) > 40, words  # a footer alone is about a dozen words

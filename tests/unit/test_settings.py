@@ -30,6 +30,65 @@ def test_defaults_target_public_cloud_and_azurite(monkeypatch):
     assert s.arm_scope == "https://management.azure.com/.default"
 
 
+IDENTITY_FORMS = (
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__blobServiceUri",
+    "AzureWebJobsStorage__queueServiceUri",
+    "AzureWebJobsStorage__tableServiceUri",
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
+)
+
+
+@pytest.fixture
+def no_storage_settings(monkeypatch):
+    for name in ("AzureWebJobsStorage", *IDENTITY_FORMS):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_account_name_form_derives_the_public_endpoints(monkeypatch, no_storage_settings):
+    monkeypatch.setenv("AzureWebJobsStorage__accountName", "stadvisor")
+    monkeypatch.setenv("AzureWebJobsStorage__credential", "managedidentity")
+    monkeypatch.setenv("AzureWebJobsStorage__clientId", "1111")
+    st = get_settings().storage
+    assert st.uses_identity and st.connection_string == ""
+    assert st.blob_endpoint == "https://stadvisor.blob.core.windows.net"
+    assert st.table_endpoint == "https://stadvisor.table.core.windows.net"
+    assert (st.credential, st.client_id) == ("managedidentity", "1111")
+
+
+def test_service_uri_form_needs_blob_and_table(monkeypatch, no_storage_settings):
+    monkeypatch.setenv("AzureWebJobsStorage__blobServiceUri", "https://x.blob.core.usgovcloudapi.net/")
+    monkeypatch.setenv("AzureWebJobsStorage__queueServiceUri", "https://x.queue.core.usgovcloudapi.net")
+    with pytest.raises(ValueError, match="AzureWebJobsStorage__tableServiceUri"):
+        get_settings()
+    reset_settings()
+    monkeypatch.setenv("AzureWebJobsStorage__tableServiceUri", "https://x.table.core.usgovcloudapi.net")
+    st = get_settings().storage
+    assert st.blob_endpoint == "https://x.blob.core.usgovcloudapi.net"
+    assert st.table_endpoint == "https://x.table.core.usgovcloudapi.net"
+    assert st.credential == ""  # no __credential: the app's own identity (credentials.py)
+
+
+def test_a_connection_string_wins_over_identity_forms(monkeypatch, no_storage_settings):
+    monkeypatch.setenv("AzureWebJobsStorage", "UseDevelopmentStorage=true")
+    monkeypatch.setenv("AzureWebJobsStorage__accountName", "stadvisor")
+    s = get_settings()
+    assert s.storage_connection == "UseDevelopmentStorage=true" and not s.storage.uses_identity
+
+
+def test_managed_identity_credential_uses_the_client_id(monkeypatch, no_storage_settings):
+    from azure.identity import ManagedIdentityCredential
+
+    from shared.credentials import storage_credential
+
+    monkeypatch.setenv("AzureWebJobsStorage__accountName", "stadvisor")
+    monkeypatch.setenv("AzureWebJobsStorage__credential", "managedidentity")
+    monkeypatch.setenv("AzureWebJobsStorage__clientId", "2222")
+    credential = storage_credential(get_settings())
+    assert isinstance(credential, ManagedIdentityCredential)
+
+
 def test_sovereign_cloud_endpoint_and_read_once(monkeypatch):
     monkeypatch.setenv("ARM_ENDPOINT", "https://management.chinacloudapi.cn/")
     s = get_settings()

@@ -1,0 +1,97 @@
+"""In-memory stand-ins for the storage interfaces in ``shared.ports``, for the unit tier.
+
+They keep what they are given through the same entity mapping the Table store uses
+(``report_to_entity`` / ``recommendation_to_entity`` and back), so a value that would not
+survive Table Storage does not survive here either, and a caller never shares an object with
+the store. The one Table rule the pipeline depends on is kept: a finished report is final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from shared.models import Recommendation, Report
+from shared.table_store import (
+    entity_to_recommendation,
+    entity_to_report,
+    recommendation_to_entity,
+    report_to_entity,
+)
+
+
+class MemoryTable:
+    """``shared.ports.ReportTable`` in memory."""
+
+    def __init__(self) -> None:
+        self.reports: dict[str, dict[str, Any]] = {}
+        self.recommendations: dict[str, dict[str, dict[str, Any]]] = {}
+        self.outcomes: dict[str, dict[str, dict[str, Any]]] = {}
+        self.dropped_writes = 0
+
+    def get_report(self, report_id: str) -> Report | None:
+        entity = self.reports.get(report_id)
+        return entity_to_report(dict(entity)) if entity is not None else None
+
+    def save_report(self, report: Report) -> bool:
+        stored = self.reports.get(report.report_id)
+        if stored is not None and stored["status"] in ("completed", "failed"):
+            if stored["status"] != report.status.value:
+                self.dropped_writes += 1
+                return False
+        self.reports[report.report_id] = report_to_entity(report)
+        return True
+
+    def save_recommendations(self, report_id: str, recs: Iterable[Recommendation]) -> int:
+        rows = self.recommendations.setdefault(report_id, {})
+        written = 0
+        for rec in recs:
+            entity = recommendation_to_entity(report_id, rec)
+            rows[entity["RowKey"]] = entity
+            written += 1
+        return written
+
+    def iter_recommendations(self, report_id: str) -> Iterator[Recommendation]:
+        for key in sorted(self.recommendations.get(report_id, {})):
+            yield entity_to_recommendation(dict(self.recommendations[report_id][key]))
+
+    def record_subscription_outcome(
+        self, report_id: str, subscription_id: str, outcome: dict[str, Any]
+    ) -> None:
+        self.outcomes.setdefault(report_id, {})[subscription_id] = {
+            "RowKey": subscription_id,
+            **{k: v for k, v in outcome.items() if isinstance(v, (str, int, float, bool))},
+        }
+
+    def subscription_outcomes(self, report_id: str) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.outcomes.get(report_id, {}).values()]
+
+
+class MemoryFiles:
+    """``shared.ports.FileStore`` in memory; a missing file raises what the Blob SDK raises."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.content_types: dict[str, str | None] = {}
+
+    def upload(self, blob_name: str, data: bytes | IO[bytes], *, content_type: str | None = None) -> str:
+        self.blobs[blob_name] = data if isinstance(data, bytes) else data.read()
+        self.content_types[blob_name] = content_type
+        return blob_name
+
+    def download(self, blob_name: str) -> bytes:
+        try:
+            return self.blobs[blob_name]
+        except KeyError:
+            raise ResourceNotFoundError(f"The specified blob does not exist: {blob_name}") from None
+
+    def exists(self, blob_name: str) -> bool:
+        return blob_name in self.blobs
+
+    def delete_prefix(self, prefix: str) -> int:
+        names = [n for n in self.blobs if n.startswith(prefix)]
+        for name in names:
+            del self.blobs[name]
+        return len(names)

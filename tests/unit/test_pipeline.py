@@ -1,0 +1,266 @@
+"""The report pipeline's steps (``shared.pipeline``) over the in-memory storage fakes: begin,
+fetch outcomes, CSV import, summarize, render, assemble and finalize, no Azure and no Azurite.
+
+The same steps run on Azurite in the e2e tier; here each rule is pinned on its own, fast."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from pypdf import PdfReader
+
+from shared import pipeline
+from shared.errors import PermanentError, TransientError
+from shared.jobs import FetchOutcome, ReportJob, RetrySpec
+from shared.models import Report, ReportFilters, ReportStatus, ReportType
+from shared.rendering import load_pdf_plan
+from shared.rendering.pdf import footer_text
+from shared.report_service import csv_blob_name
+from tests.conftest import make_recommendation
+from tests.fakes import MemoryFiles, MemoryTable
+from tests.portal_csv import HEADER_2025
+
+RID = "0b0e8f5c-4c55-4b43-9d3c-9b0e3f3b1a01"
+INSTANCE = RID
+SUB_A = "00000000-0000-0000-0000-000000000001"
+SUB_B = "00000000-0000-0000-0000-000000000002"
+REQUESTED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def table() -> MemoryTable:
+    return MemoryTable()
+
+
+@pytest.fixture
+def files() -> MemoryFiles:
+    return MemoryFiles()
+
+
+def store_report(table: MemoryTable, **kw) -> Report:
+    values: dict[str, Any] = dict(
+        report_id=RID,
+        report_type=ReportType.DETAILED,
+        subscription_ids=[SUB_A, SUB_B],
+        requested_at=REQUESTED,
+        instance_id=INSTANCE,
+    )
+    values.update(kw)
+    report = Report(**values)
+    table.save_report(report)
+    return report
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def seed(table: MemoryTable, n: int = 12) -> None:
+    recs = [make_recommendation(i, category=("cost", "security", "reliability")[i % 3]) for i in range(n)]
+    table.save_recommendations(RID, recs)
+
+
+# -- begin ---------------------------------------------------------------------------------
+
+
+def test_begin_reads_the_job_from_the_stored_report_and_marks_it_processing(table):
+    store_report(table, formats=["pdf"])
+    begun = pipeline.begin_report(RID, INSTANCE, store=table, retry=RetrySpec(2, 10), fetch_timeout_s=30)
+    assert begun.ok
+    job = ReportJob.from_dict(begun.job)
+    assert (job.subscription_ids, job.formats, job.retry, job.fetch_timeout_s) == (
+        [SUB_A, SUB_B], ["pdf"], RetrySpec(2, 10), 30,
+    )  # fmt: skip
+    assert table.get_report(RID).status is ReportStatus.PROCESSING
+
+
+@pytest.mark.parametrize(
+    ("stored", "instance", "reason"),
+    [
+        (None, INSTANCE, "No report"),
+        ({"instance_id": "someone-else"}, INSTANCE, "another orchestration"),
+        ({"status": ReportStatus.COMPLETED}, INSTANCE, "already completed"),
+    ],
+)
+def test_begin_refuses_what_it_must_not_act_on(table, stored, instance, reason):
+    if stored is not None:
+        store_report(table, **stored)
+    begun = pipeline.begin_report(RID, instance, store=table, retry=RetrySpec(), fetch_timeout_s=30)
+    assert not begun.ok and reason in begun.reason and begun.job is None
+
+
+# -- fetch outcomes ------------------------------------------------------------------------
+
+
+def test_a_permanent_fault_is_a_failed_outcome_and_the_report_names_the_subscription(table):
+    store_report(table)
+
+    def client_for(sub: str):
+        raise PermanentError("No access to the subscription", code="forbidden")
+
+    outcome = pipeline.fetch_subscription(RID, SUB_B, ReportFilters(), store=table, client_for=client_for)
+    assert (outcome.ok, outcome.failure_code) == (False, "forbidden")
+    pipeline.record_fetch_outcome(RID, outcome, store=table)
+    pipeline.record_fetch_outcome(RID, FetchOutcome(SUB_A, ok=True, count=3), store=table)
+    assert pipeline.left_out_subscriptions(table, RID) == {SUB_B: "No access to the subscription"}
+
+
+def test_a_transient_fault_is_raised_for_the_retry_policy(table):
+    store_report(table)
+
+    def client_for(sub: str):
+        raise TransientError("throttled", code="throttled")
+
+    with pytest.raises(TransientError):
+        pipeline.fetch_subscription(RID, SUB_A, ReportFilters(), store=table, client_for=client_for)
+
+
+# -- summarize plans the PDF once; every part renders from that plan -----------------------
+
+
+def test_summarize_stores_the_pdf_plan_and_each_part_renders_its_slice_of_it(table, files):
+    store_report(table)
+    seed(table, 12)
+    result = pipeline.summarize_report(RID, store=table, files=files, rows_per_part=5)
+    plan = load_pdf_plan(files.download(f"{RID}/pdf-plan.json"))
+    assert result.pdf_parts == len(plan) == 1 + 3  # the summary, then 12 rows in parts of 5
+    assert [(p.kind, p.rows) for p in plan] == [("summary", 0), ("detail", 5), ("detail", 5), ("detail", 2)]
+    assert table.get_report(RID).status is ReportStatus.GENERATING
+
+    last = pipeline.render_pdf_part_file(RID, 3, store=table, files=files)
+    assert last.blob == f"{RID}/parts/part-0003.pdf"
+    text = pdf_text(files.download(last.blob))
+    names = [line for line in text.splitlines() if line.startswith("vm-")]
+    assert len(names) == 2  # the plan's last slice, not a plan the part made up itself
+    with pytest.raises(PermanentError) as err:
+        pipeline.render_pdf_part_file(RID, 4, store=table, files=files)
+    assert err.value.code == "invalid_part"
+
+
+def test_a_render_part_never_plans_on_its_own(table, files):
+    store_report(table)
+    seed(table, 3)
+    pipeline.summarize_report(RID, store=table, files=files)
+    del files.blobs[f"{RID}/pdf-plan.json"]
+    with pytest.raises(ResourceNotFoundError):
+        pipeline.render_pdf_part_file(RID, 0, store=table, files=files)
+
+
+def test_the_executive_report_plans_its_summary_part_only(table, files):
+    store_report(table, report_type=ReportType.EXECUTIVE)
+    seed(table, 12)
+    result = pipeline.summarize_report(RID, store=table, files=files, rows_per_part=5)
+    assert result.pdf_parts == 1
+    assert [p.kind for p in load_pdf_plan(files.download(f"{RID}/pdf-plan.json"))] == ["summary"]
+
+
+# -- assemble: the footer the app writes is the one footer function ------------------------
+
+
+def test_the_assembled_pdf_carries_the_one_footer_on_every_page(table, files):
+    store_report(table, report_type=ReportType.COST, customer="Contoso", subscription_ids=[SUB_A])
+    table.save_recommendations(RID, [make_recommendation(i) for i in range(8)])
+    summary = pipeline.summarize_report(RID, store=table, files=files, rows_per_part=3)
+    parts = [
+        pipeline.render_pdf_part_file(RID, i, store=table, files=files) for i in range(summary.pdf_parts)
+    ]
+
+    result = pipeline.assemble_pdf_file(RID, [p.blob for p in parts], store=table, files=files)
+
+    report = table.get_report(RID)
+    footer = footer_text("Azure Advisor cost optimization report for Contoso", report.fetched_at)
+    assert (
+        footer
+        == f"Azure Advisor cost optimization report for Contoso \u00b7 Generated {report.fetched_at:%Y-%m-%d}"
+    )
+    reader = PdfReader(io.BytesIO(files.download(result.blob)))
+    assert len(reader.pages) >= summary.pdf_parts
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text()
+        assert footer in text and f"Page {number} of {len(reader.pages)}" in text
+    assert reader.metadata.title == "Azure Advisor cost optimization report for Contoso"
+
+
+# -- one set of effective filters: fetch, CSV import, summary and the rendered report --------
+
+
+def portal_csv(rows: list[dict[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=HEADER_2025)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({h: row.get(h, "") for h in HEADER_2025})
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def test_a_cost_report_from_a_csv_keeps_cost_only_and_says_so(table, files):
+    store_report(table, report_type=ReportType.COST, source="csv", subscription_ids=[])
+    uploads = MemoryFiles()
+    common = {"Subscription ID": SUB_A, "Resource Group": "rg-a", "Updated Date": "2026-11-01"}
+    uploads.upload(
+        csv_blob_name(RID),
+        portal_csv(
+            [
+                {
+                    **common,
+                    "Category": "Cost",
+                    "Business Impact": "High",
+                    "Recommendation": "Right-size",
+                    "Resource Name": "vm-1",
+                    "Type": "Virtual machine",
+                    "Potential Annual Cost Savings": "5,332",
+                    "Potential Cost Savings Currency": "eur",
+                },
+                {
+                    **common,
+                    "Category": "Security",
+                    "Business Impact": "High",
+                    "Recommendation": "Lock down",
+                    "Resource Name": "st-1",
+                    "Type": "Storage account",
+                },
+            ]
+        ),  # fmt: skip
+    )
+    outcome = pipeline.import_csv_report(RID, store=table, uploads=uploads)
+    assert (outcome.ok, outcome.count) == (True, 1)
+
+    pipeline.summarize_report(RID, store=table, files=files)
+    report = table.get_report(RID)
+    assert report.counts_by_category == {"cost": 1}
+    assert report.savings_by_currency["EUR"] == {"monthly": "444.33", "annual": "5332", "count": 1}
+    html = files.download(pipeline.render_html_file(RID, store=table, files=files).blob).decode()
+    assert "Categories (report type)" in html and "Lock down" not in html
+
+
+# -- finalize: completed only once every promised file exists --------------------------------
+
+
+def test_finalize_waits_for_every_file_then_completes_once(table, files):
+    store_report(table, formats=["html", "pdf"], status=ReportStatus.GENERATING)
+    files.upload(f"{RID}/report.html", b"<html>")
+    files.upload(f"{RID}/parts/part-0000.pdf", b"%PDF")
+    names = {"html": f"{RID}/report.html", "pdf": f"{RID}/report.pdf"}
+    with pytest.raises(TransientError) as err:
+        pipeline.finalize_report(RID, names, {"total": 1.0}, store=table, files=files)
+    assert err.value.code == "files_missing" and table.get_report(RID).status is ReportStatus.GENERATING
+
+    files.upload(f"{RID}/report.pdf", b"%PDF")
+    done = pipeline.finalize_report(RID, names, {"total": 1.0}, store=table, files=files)
+    assert done["status"] == "completed" and table.get_report(RID).files == names
+    assert not files.exists(f"{RID}/parts/part-0000.pdf")  # the parts are cleared away
+    again = pipeline.finalize_report(RID, names, {"total": 2.0}, store=table, files=files)
+    assert again["status"] == "completed" and table.get_report(RID).durations["total"] == 1.0
+
+
+def test_a_failed_report_is_never_completed(table, files):
+    store_report(table, formats=["html"], status=ReportStatus.FAILED)
+    files.upload(f"{RID}/report.html", b"<html>")
+    with pytest.raises(PermanentError) as err:
+        pipeline.finalize_report(RID, {"html": f"{RID}/report.html"}, {}, store=table, files=files)
+    assert err.value.code == "conflict" and table.get_report(RID).status is ReportStatus.FAILED
