@@ -115,3 +115,32 @@ def test_every_report_activity_is_observed():
         fn = builder.build().get_user_function()
         assert hasattr(fn, "__wrapped__"), f"{fn.__name__} is not observed"
         assert typing.get_type_hints(fn) == {"payload": dict, "return": dict}
+
+
+def test_opentelemetry_export_is_configured_once_and_only_with_a_connection_string(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Application Insights cannot be reached here, so the exporter's entry point is recorded
+    instead of run; what is checked is that the app asks for it exactly when it should."""
+    import azure.monitor.opentelemetry as azmon
+
+    from shared.settings import reset_settings
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(azmon, "configure_azure_monitor", lambda **kw: calls.append(kw))
+
+    def configure_with(conn: str | None) -> None:
+        if conn is None:
+            monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
+        else:
+            monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", conn)
+        reset_settings()
+        monkeypatch.setattr(telemetry, "_configured", False)
+        telemetry.configure()
+        telemetry.configure()
+
+    configure_with(None)
+    assert calls == []
+    configure_with("InstrumentationKey=00000000-0000-0000-0000-000000000000")
+    assert calls == [{"logger_name": telemetry.LOGGER_NAME}]
+    reset_settings()
