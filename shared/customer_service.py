@@ -31,17 +31,9 @@ from .customers import (
     new_customer_id,
     secret_name_for,
 )
-from .errors import AdvisorReportsError, InvalidInputError
+from .errors import ConflictError, InvalidInputError, NotFoundError
 
 log = logging.getLogger(__name__)
-
-
-class NotFoundError(AdvisorReportsError):
-    code = "not_found"
-
-
-class ConflictError(AdvisorReportsError):
-    code = "conflict"
 
 
 class SecretStore(Protocol):

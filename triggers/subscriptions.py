@@ -1,0 +1,85 @@
+"""HTTP API for registered subscriptions: ``POST/GET /api/subscriptions`` (``GET`` filterable
+with ``?customerId=``), ``GET/PATCH/DELETE /api/subscriptions/{subscriptionId}``, and
+``POST /api/subscriptions/{subscriptionId}/test``, the connection test.
+
+Thin adapters over ``shared.customer_service``. A client secret goes from the request to Key
+Vault and nowhere else: answers show the auth type, tenant and client ids, never the secret or
+its Key Vault name. The connection test runs as an activity (``activities/connection_test``);
+this route waits for its result, which comes within seconds (its clients have short timeouts),
+and answers 504 if it somehow does not within :data:`TEST_WAIT_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared import clients, customer_service
+from shared.customers import parse_guid, parse_subscription
+from shared.errors import InvalidInputError
+
+from .http import handle_errors, json_response
+
+bp = df.Blueprint()
+log = logging.getLogger(__name__)
+
+
+def _json_body(req: func.HttpRequest) -> object:
+    try:
+        return req.get_json()
+    except ValueError:
+        raise InvalidInputError("The request body is not valid JSON", field="body") from None
+
+
+def _subscription_id(req: func.HttpRequest) -> str:
+    return parse_guid(req.route_params.get("subscriptionId", ""), "subscriptionId")
+
+
+@bp.route(route="subscriptions", methods=["POST"])
+@handle_errors
+async def create_subscription(req: func.HttpRequest) -> func.HttpResponse:
+    data = parse_subscription(_json_body(req))
+    sub = await asyncio.to_thread(customer_service.create_subscription, clients.customer_registry(), data)
+    return json_response(sub.to_dict(), 201)
+
+
+@bp.route(route="subscriptions", methods=["GET"])
+@handle_errors
+async def list_subscriptions(req: func.HttpRequest) -> func.HttpResponse:
+    customer = req.params.get("customerId")
+    customer_id = parse_guid(customer, "customerId") if customer is not None else None
+    registry = clients.customer_registry()
+    if customer_id:
+        await asyncio.to_thread(customer_service.get_customer, registry, customer_id)  # 404 if unknown
+    subs = await asyncio.to_thread(registry.store.list_subscriptions, customer_id)
+    return json_response({"subscriptions": [s.to_dict() for s in subs]})
+
+
+@bp.route(route="subscriptions/{subscriptionId}", methods=["GET"])
+@handle_errors
+async def get_subscription(req: func.HttpRequest) -> func.HttpResponse:
+    sub_id = _subscription_id(req)
+    sub = await asyncio.to_thread(customer_service.get_subscription, clients.customer_registry(), sub_id)
+    return json_response(sub.to_dict())
+
+
+@bp.route(route="subscriptions/{subscriptionId}", methods=["PATCH"])
+@handle_errors
+async def update_subscription(req: func.HttpRequest) -> func.HttpResponse:
+    sub_id = _subscription_id(req)
+    data = parse_subscription(_json_body(req), partial=True)
+    sub = await asyncio.to_thread(
+        customer_service.update_subscription, clients.customer_registry(), sub_id, data
+    )
+    return json_response(sub.to_dict())
+
+
+@bp.route(route="subscriptions/{subscriptionId}", methods=["DELETE"])
+@handle_errors
+async def delete_subscription(req: func.HttpRequest) -> func.HttpResponse:
+    sub_id = _subscription_id(req)
+    await asyncio.to_thread(customer_service.delete_subscription, clients.customer_registry(), sub_id)
+    return json_response({"subscriptionId": sub_id, "deleted": True})
