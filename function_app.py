@@ -4,6 +4,7 @@ Nothing else belongs here (DESIGN.md)."""
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.connection_test import bp as connection_test
 from activities.report_steps import bp as report_steps
 from orchestrators.report import bp as report_orchestration
 from orchestrators.steps import bp as report_step_orchestrations
@@ -15,5 +16,5 @@ from triggers.subscriptions import bp as subscriptions_api
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (reports_api, health, report_orchestration, report_step_orchestrations, report_steps):
     app.register_functions(blueprint)
-for blueprint in (customers_api, subscriptions_api):
+for blueprint in (customers_api, subscriptions_api, connection_test):
     app.register_functions(blueprint)

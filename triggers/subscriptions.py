@@ -13,18 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import uuid
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.connection_test import ORCHESTRATOR as CONNECTION_TEST
 from shared import clients, customer_service
 from shared.customers import parse_guid, parse_subscription
 from shared.errors import InvalidInputError
 
-from .http import handle_errors, json_response
+from .http import error_response, handle_errors, json_response
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
+
+TEST_WAIT_SECONDS = 27  # under the 30 s promised, whatever the fault
+TEST_POLL_SECONDS = 0.1
 
 
 def _json_body(req: func.HttpRequest) -> object:
@@ -83,3 +89,34 @@ async def delete_subscription(req: func.HttpRequest) -> func.HttpResponse:
     sub_id = _subscription_id(req)
     await asyncio.to_thread(customer_service.delete_subscription, clients.customer_registry(), sub_id)
     return json_response({"subscriptionId": sub_id, "deleted": True})
+
+
+@bp.route(route="subscriptions/{subscriptionId}/test", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+@handle_errors
+async def test_subscription(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    sub_id = _subscription_id(req)
+    await asyncio.to_thread(customer_service.get_subscription, clients.customer_registry(), sub_id)
+    instance_id = f"connection-test-{sub_id}-{uuid.uuid4().hex}"
+    await client.start_new(CONNECTION_TEST, instance_id, {"subscriptionId": sub_id})
+    deadline = time.monotonic() + TEST_WAIT_SECONDS
+    while True:
+        status = await client.get_status(instance_id)
+        state = status.runtime_status
+        if state == df.OrchestrationRuntimeStatus.Completed and isinstance(status.output, dict):
+            return json_response(status.output)
+        if state in (df.OrchestrationRuntimeStatus.Failed, df.OrchestrationRuntimeStatus.Terminated):
+            log.warning("Connection test %s ended %s", instance_id, state)
+            return error_response(
+                500, "test_failed", "The connection test could not run; the error was logged"
+            )
+        if time.monotonic() > deadline:
+            body = {
+                "success": False,
+                "errorCode": "timeout",
+                "message": f"The connection test did not finish within {TEST_WAIT_SECONDS} s",
+            }
+            return json_response(body, 504)
+        await asyncio.sleep(TEST_POLL_SECONDS)
