@@ -73,7 +73,7 @@ def fetch_subscription(payload: dict) -> dict:
         return outcome.to_dict()
     outcome = pipeline.fetch_subscription(
         job.report_id, job.subscription_id, pipeline.report_filters(report),
-        store=store, client_for=clients.advisor_clients(), page_size=get_settings().advisor_page_size,
+        store=store, client_for=clients.advisor_client_for, page_size=get_settings().advisor_page_size,
     )  # fmt: skip
     pipeline.record_fetch_outcome(job.report_id, outcome, store=store)
     return outcome.to_dict()
