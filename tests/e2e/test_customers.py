@@ -290,6 +290,31 @@ def test_connection_test_outcomes(api: ApiClient, stack: Any, new_subscriptions:
     assert api.post(f"/api/subscriptions/{uuid.uuid4()}/test").status_code == 404
 
 
+def test_a_secret_missing_from_key_vault_and_a_vault_that_refuses(
+    api: ApiClient, stack: Any, new_subscriptions: Any
+) -> None:
+    sub, other = (s["subscriptionId"] for s in new_subscriptions(2, 1))
+    cid = create_customer(api)["customerId"]
+    client_id, secret = app_principal(stack, [sub, other])
+    register(api, sub, cid, secret_auth(client_id, secret))
+    stack.standin.delete_secret(secret_name_for(sub))  # gone behind the app's back
+    result, _ = connection_test(api, sub)
+    assert result["errorCode"] == "secret_not_found" and "Key Vault" in result["message"], result
+    # A vault that refuses the write: nothing registered.
+    stack.standin.inject_fault(target="keyvault", status=403)
+    with nothing_registered(stack):
+        refused = api.post(
+            "/api/subscriptions",
+            json={"subscriptionId": other, "customerId": cid, "auth": secret_auth(client_id, secret)},
+        )
+    assert refused.status_code == 500 and refused.json()["error"]["code"] == "key_vault_forbidden", (
+        refused.text
+    )
+    stack.standin.clear_faults()
+    api.call("DELETE", f"/api/customers/{cid}", params={"cascade": "true"})
+    assert api.get(f"/api/subscriptions/{sub}").status_code == 404
+
+
 # -- bad input --------------------------------------------------------------------------------
 
 
