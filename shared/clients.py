@@ -121,11 +121,28 @@ def advisor_client_for(subscription_id: str) -> Any:
 
 
 def reset_customer_clients() -> None:
-    for cached in (customer_store, branding_files, subscription_secrets, _registered_advisor_client):
+    for cached in (
+        customer_store,
+        branding_files,
+        subscription_secrets,
+        _registered_advisor_client,
+        statistics_cache,
+    ):
         cached.cache_clear()
 
 
 def customer_registry() -> Any:
     from .customer_service import Registry
 
-    return Registry(customer_store(), subscription_secrets, branding_files())
+    return Registry(
+        customer_store(), subscription_secrets, branding_files(), lambda sub: statistics_cache().forget(sub)
+    )
+
+
+@lru_cache(maxsize=1)
+def statistics_cache() -> Any:
+    """Statistics per subscription, cached in Table Storage; fetched with each subscription's
+    own credentials."""
+    from .statistics import StatisticsCache
+
+    return StatisticsCache(table_store(), advisor_client_for, page_size=get_settings().advisor_page_size)

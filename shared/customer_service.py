@@ -55,6 +55,7 @@ class Registry:
     store: CustomerStore
     secrets: Callable[[], SecretStore]
     logos: LogoStore
+    forget_statistics: Callable[[str], None] = lambda _subscription_id: None
 
     def secret_store(self) -> SecretStore:
         return self.secrets()
@@ -229,6 +230,7 @@ def delete_subscription(reg: Registry, subscription_id: str) -> None:
     if sub.auth.secret_name:
         reg.secret_store().delete(sub.auth.secret_name)
     reg.store.delete_subscription(sub.subscription_id)
+    reg.forget_statistics(sub.subscription_id)
 
 
 def _delete_secret_quietly(reg: Registry, name: str) -> None:
