@@ -1,5 +1,5 @@
 """HTTP API for customers: ``POST/GET /api/customers``, ``GET/PATCH/DELETE
-/api/customers/{customerId}``.
+/api/customers/{customerId}``, ``GET /api/customers/{customerId}/statistics[?refresh=true]``.
 
 Thin adapters: parse and validate (everything, before anything is stored), call
 ``shared.customer_service``, shape the answer. ``DELETE`` of a customer that still has
@@ -90,3 +90,17 @@ async def delete_customer(req: func.HttpRequest) -> func.HttpResponse:
         customer_service.delete_customer, clients.customer_registry(), customer_id, cascade=cascade
     )
     return json_response({"customerId": customer_id, "deleted": True, "subscriptionsDeleted": deleted})
+
+
+@bp.route(route="customers/{customerId}/statistics", methods=["GET"])
+@handle_errors
+async def customer_statistics(req: func.HttpRequest) -> func.HttpResponse:
+    customer_id = _customer_id(req)
+    refresh = _flag(req, "refresh")
+    registry = clients.customer_registry()
+    await asyncio.to_thread(customer_service.get_customer, registry, customer_id)
+    subs = await asyncio.to_thread(registry.store.list_subscriptions, customer_id)
+    body = await asyncio.to_thread(
+        clients.statistics_cache().customer, [s.subscription_id for s in subs], refresh=refresh
+    )
+    return json_response({"customerId": customer_id, **body})

@@ -1,6 +1,7 @@
 """HTTP API for registered subscriptions: ``POST/GET /api/subscriptions`` (``GET`` filterable
 with ``?customerId=``), ``GET/PATCH/DELETE /api/subscriptions/{subscriptionId}``, and
-``POST /api/subscriptions/{subscriptionId}/test``, the connection test.
+``POST /api/subscriptions/{subscriptionId}/test``, the connection test, and ``GET
+/api/subscriptions/{subscriptionId}/statistics[?refresh=true]`` (cached for an hour).
 
 Thin adapters over ``shared.customer_service``. A client secret goes from the request to Key
 Vault and nowhere else: answers show the auth type, tenant and client ids, never the secret or
@@ -20,9 +21,9 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.connection_test import ORCHESTRATOR as CONNECTION_TEST
-from shared import clients, customer_service
+from shared import clients, customer_service, statistics
 from shared.customers import parse_guid, parse_subscription
-from shared.errors import InvalidInputError
+from shared.errors import InvalidInputError, PermanentError
 
 from .http import error_response, handle_errors, json_response
 
@@ -120,3 +121,23 @@ async def test_subscription(
             }
             return json_response(body, 504)
         await asyncio.sleep(TEST_POLL_SECONDS)
+
+
+def refresh_flag(req: func.HttpRequest) -> bool:
+    value = (req.params.get("refresh") or "false").strip().lower()
+    if value not in ("true", "false"):
+        raise InvalidInputError("refresh must be true or false", field="refresh")
+    return value == "true"
+
+
+@bp.route(route="subscriptions/{subscriptionId}/statistics", methods=["GET"])
+@handle_errors
+async def subscription_statistics(req: func.HttpRequest) -> func.HttpResponse:
+    sub_id = _subscription_id(req)
+    refresh = refresh_flag(req)
+    await asyncio.to_thread(customer_service.get_subscription, clients.customer_registry(), sub_id)
+    try:
+        cached = await asyncio.to_thread(clients.statistics_cache().subscription, sub_id, refresh=refresh)
+    except PermanentError as exc:  # Azure refused: the subscription's problem, not ours
+        return error_response(502, exc.code, str(exc))
+    return json_response(statistics.subscription_body(sub_id, cached))

@@ -106,6 +106,8 @@ def test_no_route_answers_with_a_management_url_or_a_host_key(
     tested = call("POST", "subscriptions/{subscriptionId}/test", f"/api/subscriptions/{sub}/test", timeout=40)
     assert tested.status_code == 200 and tested.json()["success"], tested.text
     call("POST", "subscriptions/{subscriptionId}/test", f"/api/subscriptions/{uuid.uuid4()}/test")
+    call("GET", "subscriptions/{subscriptionId}/statistics", f"/api/subscriptions/{sub}/statistics")
+    call("GET", "customers/{customerId}/statistics", f"/api/customers/{customer}/statistics")
     call("DELETE", one_customer, f"/api/customers/{customer}")  # 409: it has a subscription
     call("DELETE", one_sub, f"/api/subscriptions/{sub}")
     call("DELETE", one_customer, f"/api/customers/{customer}")
