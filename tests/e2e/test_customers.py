@@ -362,3 +362,29 @@ def test_bad_input_is_refused_with_nothing_stored(api: ApiClient, stack: Any, ne
     register(api, sub, cid, good)
     assert api.post("/api/subscriptions", json={"subscriptionId": sub, "customerId": cid}).status_code == 409
     api.call("DELETE", f"/api/customers/{cid}", params={"cascade": "true"})
+
+
+def test_switching_auth_types(api: ApiClient, stack: Any, new_subscriptions: Any) -> None:
+    (sub,) = (s["subscriptionId"] for s in new_subscriptions(1, 2))
+    cid = create_customer(api)["customerId"]
+    client_id, secret = app_principal(stack, [sub])
+    register(api, sub, cid, secret_auth(client_id, secret))
+    name = secret_name_for(sub)
+    to_mi = api.call("PATCH", f"/api/subscriptions/{sub}", json={"auth": {"type": "managedIdentity"}})
+    assert to_mi.status_code == 200 and to_mi.json()["auth"] == {"type": "managedIdentity"}, to_mi.text
+    assert stack.standin.secret_value(name) is None and name not in stack.standin.deleted_secret_names()
+    # Back to a client secret: every field is needed again, and a refusal changes nothing.
+    with nothing_registered(stack):
+        half = api.call(
+            "PATCH",
+            f"/api/subscriptions/{sub}",
+            json={"auth": {"type": "clientSecret", "clientSecret": secret}},
+        )
+    assert half.status_code == 400 and half.json()["error"]["field"] == "auth.tenantId", half.text
+    assert api.get(f"/api/subscriptions/{sub}").json()["auth"] == {"type": "managedIdentity"}
+    back = api.call("PATCH", f"/api/subscriptions/{sub}", json={"auth": secret_auth(client_id, secret)})
+    assert back.status_code == 200, back.text
+    assert stack.standin.secret_value(name) == secret  # the purged name is usable again
+    result, _ = connection_test(api, sub)
+    assert result["success"] is True, result
+    api.call("DELETE", f"/api/customers/{cid}", params={"cascade": "true"})
