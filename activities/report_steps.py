@@ -79,16 +79,16 @@ def fetch_subscription(payload: dict) -> dict:
         )  # fmt: skip
         return outcome.to_dict()
     for attempt in (1, 2):
-        client_for = clients.advisor_clients()
+        stale = clients.advisor_clients()
         outcome = pipeline.fetch_subscription(
             job.report_id, job.subscription_id, pipeline.report_filters(report),
-            store=store, client_for=client_for, page_size=get_settings().advisor_page_size,
+            store=store, client_for=clients.advisor_client_for, page_size=get_settings().advisor_page_size,
         )  # fmt: skip
         if outcome.ok or outcome.failure_code != TOKEN_REJECTED or attempt == 2:
             break
         # ARM refused the token: ask for a new one once before the refusal counts as permanent.
         log.warning("ARM refused the token for %s; renewing the credential once", job.subscription_id)
-        clients.renew_advisor_credential(client_for)
+        clients.renew_advisor_credential(stale)
     _forget_left_out(job.report_id, outcome)
     pipeline.record_fetch_outcome(job.report_id, outcome, store=store)
     return outcome.to_dict()

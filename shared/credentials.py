@@ -113,3 +113,20 @@ def advisor_credential(settings: Settings) -> Any:
         settings.advisor_tenant_id, settings.advisor_client_id, secret,
         authority=settings.authority_host, **_identity_kwargs(settings),
     )  # fmt: skip
+
+
+def client_secret_credential(
+    settings: Settings, tenant_id: str, client_id: str, secret: str, **kwargs: Any
+) -> Any:
+    """A credential for a registered subscription's own app registration (its secret just read
+    from Key Vault). ``kwargs`` go to azure-identity (timeouts, retries)."""
+    from azure.identity import ClientSecretCredential
+
+    return ClientSecretCredential(
+        tenant_id,
+        client_id,
+        secret,
+        authority=settings.authority_host,
+        **_identity_kwargs(settings),
+        **kwargs,
+    )

@@ -48,6 +48,18 @@ class LimitExceededError(AdvisorReportsError):
     code = "limit_exceeded"
 
 
+class NotFoundError(AdvisorReportsError):
+    """What the request names does not exist (a customer, a subscription)."""
+
+    code = "not_found"
+
+
+class ConflictError(AdvisorReportsError):
+    """The request contradicts what exists (registered twice, a customer still in use)."""
+
+    code = "conflict"
+
+
 _SECRET_PATTERNS = [
     # bearer tokens and JWTs
     (re.compile(r"(?i)bearer\s+[A-Za-z0-9\-._~+/]+=*"), "Bearer [redacted]"),

@@ -14,7 +14,14 @@ from typing import Any
 
 import azure.functions as func
 
-from shared.errors import InvalidInputError, LimitExceededError, PermanentError, TransientError
+from shared.errors import (
+    ConflictError,
+    InvalidInputError,
+    LimitExceededError,
+    NotFoundError,
+    PermanentError,
+    TransientError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +58,10 @@ def handle_errors(
             return error_response(400, "invalid_input", str(exc), exc.field)
         except LimitExceededError as exc:
             return error_response(413, "too_large", str(exc))
+        except NotFoundError as exc:
+            return error_response(404, exc.code, str(exc))
+        except ConflictError as exc:
+            return error_response(409, exc.code, str(exc))
         except TransientError as exc:
             return error_response(503, exc.code, str(exc))
         except PermanentError as exc:

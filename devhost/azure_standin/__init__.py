@@ -15,8 +15,14 @@ One server on ``https://127.0.0.1:PORT`` serves:
   Every ARM request needs ``Authorization: Bearer <token issued here>``.
 - Entra ID (v2 endpoints) for ``ClientSecretCredential``: ``GET /{tenant}/v2.0/.well-known/
   openid-configuration`` and ``POST /{tenant}/oauth2/v2.0/token`` (client_credentials with a
-  client secret). Tokens are opaque random strings, remembered with their audience.
-- Key Vault secrets: ``GET /secrets/{name}[/{version}]`` and ``PUT /secrets/{name}``, with Key
+  client secret), for the stand-in's tenant and every tenant a service principal of the
+  tenant file lives in. Only those principals (and the app's own identity) get tokens; a
+  wrong secret is AADSTS7000215 (401). Tokens are opaque random strings, remembered with
+  their audience and principal; a principal limited to some subscriptions gets ARM's 403
+  AuthorizationFailed on the others, as a Reader assignment on each would give.
+- Key Vault secrets: ``GET /secrets/{name}[/{version}]``, ``PUT /secrets/{name}`` (a new
+  version each time), ``DELETE /secrets/{name}`` (soft delete), ``GET|DELETE
+  /deletedsecrets/{name}`` (the delete poller's check, purge), with Key
   Vault's challenge (401 + ``WWW-Authenticate: Bearer authorization="{url}/{tenant}",
   resource="https://vault.azure.net"``) on a request without a token.
 - A control API for tests in this or another process (no auth; loopback only):

@@ -96,6 +96,7 @@ class _ArmEndpoints(_BaseHandler):
             raise _arm_error(
                 404, "SubscriptionNotFound", f"The subscription '{req.subscription}' could not be found."
             )
+        self._authorize(req, sub)
         if req.operation == "subscription":
             return self._answer(req, 200, self._subscription_json(sub))
         if api_version not in ADVISOR_API_VERSIONS:
@@ -163,6 +164,27 @@ class _ArmEndpoints(_BaseHandler):
                 {"WWW-Authenticate": challenge},
             )
 
+    def _authorize(self, req: _Request, sub: Mapping[str, Any]) -> None:
+        """A principal limited to some subscriptions (a Reader assignment on each) is refused
+        elsewhere with ARM's AuthorizationFailed, naming the action it lacks."""
+        principal = self.standin.principal(req.client_id or "")
+        if principal is None or principal.may_read(sub["subscriptionId"]):
+            return
+        action = (
+            "Microsoft.Resources/subscriptions/read"
+            if req.operation == "subscription"
+            else "Microsoft.Advisor/recommendations/read"
+            if req.operation in ("list", "get")
+            else "Microsoft.Advisor/generateRecommendations/action"
+        )
+        raise _arm_error(
+            403,
+            "AuthorizationFailed",
+            f"The client '{principal.client_id}' with object id '{principal.client_id}' does not have "
+            f"authorization to perform action '{action}' over scope '/subscriptions/{req.subscription}' "
+            "or the scope is invalid. If access was recently granted, please refresh your credentials.",
+        )
+
     def _arm_fault_reply(self, req: _Request, fault: Fault) -> _Reply:
         status = int(fault.status or 500)
         code = fault.code or ARM_ERROR_CODES.get(status, f"Http{status}")
@@ -211,6 +233,9 @@ class _ArmEndpoints(_BaseHandler):
     def _list_subscriptions(self, req: _Request) -> None:
         with self.standin._lock:
             subs = list(self.standin._subscriptions.values())
+        principal = self.standin.principal(req.client_id or "")
+        if principal is not None:  # a listing shows only what the principal may read
+            subs = [s for s in subs if principal.may_read(s["subscriptionId"])]
         self._answer(req, 200, {"value": [self._subscription_json(s) for s in subs]})
 
     def _list_recommendations(self, req: _Request, sub: Mapping[str, Any], headers: dict[str, str]) -> None:

@@ -73,7 +73,13 @@ class _ControlEndpoints(_BaseHandler):
             data = payload()
             if not isinstance(data, dict) or not data.get("secret"):
                 raise _Reply(400, {"error": 'expected {"secret": ...}'})
-            standin.add_client(path.rsplit("/", 1)[1], str(data["secret"]))
+            try:
+                standin.add_client(
+                    path.rsplit("/", 1)[1], str(data["secret"]), tenant_id=data.get("tenantId"),
+                    subscriptions=data.get("subscriptions"),
+                )  # fmt: skip
+            except (TypeError, ValueError) as exc:
+                raise _Reply(400, {"error": str(exc)}) from exc
             return self._answer(req, 200, {"clientId": path.rsplit("/", 1)[1]})
         if path == "/_control/tokens/expire" and method == "POST":
             standin.expire_tokens()

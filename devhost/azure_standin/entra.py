@@ -1,5 +1,10 @@
-"""Entra ID (v2 endpoints) for ``ClientSecretCredential``: the tenant's OpenID configuration and
-the token endpoint (client_credentials with a client secret), with Entra's AADSTS error bodies."""
+"""Entra ID (v2 endpoints) for ``ClientSecretCredential``: each tenant's OpenID configuration and
+token endpoint (client_credentials with a client secret), with Entra's AADSTS error bodies.
+
+The tenants served are the stand-in's own and those its service principals live in (a
+customer's tenant, reached with an app registration there). A principal gets tokens from its
+own tenant's endpoint only; elsewhere it is unknown (AADSTS700016), as in Entra. A wrong
+secret is AADSTS7000215 with 401, which azure-identity raises as ClientAuthenticationError."""
 
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ def _aad_error(
 
 class _EntraEndpoints(_BaseHandler):
     def _check_tenant(self, tenant: str, error: str = "invalid_request") -> None:
-        if tenant.lower() != self.standin.tenant_id.lower():
+        if tenant.lower() not in self.standin.tenant_ids:
             raise _aad_error(
                 self.standin.url,
                 400,
@@ -55,7 +60,7 @@ class _EntraEndpoints(_BaseHandler):
 
     def _openid_configuration(self, req: _Request, tenant: str) -> None:
         self._check_tenant(tenant, "invalid_tenant")
-        base = f"{self.standin.url}/{self.standin.tenant_id}"
+        base = f"{self.standin.url}/{tenant}"
         config = {
             "token_endpoint": f"{base}/oauth2/v2.0/token",
             "token_endpoint_auth_methods_supported": [
@@ -104,9 +109,8 @@ class _EntraEndpoints(_BaseHandler):
                 70003,
                 f"The app requested an unsupported grant type '{grant}'.",
             )
-        with self.standin._lock:
-            expected = self.standin._clients.get(client_id.lower())
-        if expected is None:
+        principal = self.standin.principal(client_id)
+        if principal is None or principal.tenant_id.lower() != tenant.lower():
             raise _aad_error(
                 base,
                 400,
@@ -127,7 +131,7 @@ class _EntraEndpoints(_BaseHandler):
                 "'client_assertion', 'client_secret' or 'request' is required for the "
                 "'client_credentials' grant type.",
             )
-        if not secrets.compare_digest(presented.encode(), expected.encode()):
+        if not secrets.compare_digest(presented.encode(), principal.secret.encode()):
             raise _aad_error(
                 base,
                 401,
@@ -148,7 +152,7 @@ class _EntraEndpoints(_BaseHandler):
                 "flows must have a scope value with /.default suffixed to the resource identifier "
                 "(application ID URI).",
             )
-        token = self.standin.issue_token(resources[0], client_id)
+        token = self.standin.issue_token(resources[0], client_id, principal.tenant_id)
         lifetime = self.standin.token_lifetime
         self._answer(
             req,

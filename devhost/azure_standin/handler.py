@@ -32,6 +32,10 @@ class _Handler(_ControlEndpoints, _EntraEndpoints, _KeyVaultEndpoints, _ArmEndpo
         if match:
             req.target = "keyvault"
             return self._keyvault(req, match.group(1), match.group(2) or None, body)
+        match = re.fullmatch(r"/deletedsecrets/([^/]+)(?:/([^/]*))?/?", path, re.IGNORECASE)
+        if match:
+            req.target = "keyvault"
+            return self._keyvault(req, match.group(1), match.group(2) or None, body, deleted=True)
         if lower == "/subscriptions" or lower.startswith("/subscriptions/"):
             req.target = "arm"
             return self._arm(req)

@@ -1,5 +1,5 @@
 """The stand-in's internal records: an issued token, a Key Vault secret version, and the request
-a handler is working on (which becomes a request-log entry when answered)."""
+a handler is working on, an accepted service principal (which becomes a request-log entry when answered)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,20 @@ class _Token:
     tenant_id: str
     audience: str
     expires_at: float
+
+
+@dataclass
+class _Principal:
+    """An app registration the token endpoint accepts: its home tenant, its secret, and the
+    subscriptions it holds a role on (None: every subscription, as the app's own identity)."""
+
+    client_id: str
+    tenant_id: str
+    secret: str
+    subscriptions: frozenset[str] | None = None
+
+    def may_read(self, subscription_id: str) -> bool:
+        return self.subscriptions is None or subscription_id.lower() in self.subscriptions
 
 
 @dataclass

@@ -41,7 +41,7 @@ from .constants import (
 )
 from .faults import Fault
 from .handler import _Handler
-from .records import _Request, _Secret, _Token
+from .records import _Principal, _Request, _Secret, _Token
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,13 @@ class AzureStandIn:
 
     :param tenant: the tenant to serve: a JSON file path or a dict
         ``{"subscriptions": [{"subscriptionId", "displayName", "recommendations": [...]}]}``,
-        optionally with ``"tenantId"``, ``"clients"`` ({client_id: secret}) and ``"secrets"``
-        ({name: value}); None serves the bundled sample (devhost/sample_tenant.json).
+        optionally with ``"tenantId"``, ``"servicePrincipals"`` (``[{"tenantId", "clientId",
+        "clientSecret", "subscriptions"?: [...]}]``: app registrations, possibly in other
+        tenants, optionally holding a role on the listed subscriptions only), ``"clients"``
+        ({client_id: secret}, in the stand-in's own tenant) and ``"secrets"`` ({name: value});
+        None serves the bundled sample (devhost/sample_tenant.json). When the file names
+        service principals, the token endpoint grants tokens to them and to the app's own
+        identity alone.
     :param port: 0 picks a free port.
     :param ca_dir: where to write ``ca.pem`` (the test CA, for ``connection_verify`` /
         ``REQUESTS_CA_BUNDLE``); None uses a temporary folder removed by :meth:`stop`.
@@ -99,8 +104,11 @@ class AzureStandIn:
         self.vault_resource = vault_resource.rstrip("/")
         self._lock = threading.RLock()
         self._subscriptions: dict[str, dict[str, Any]] = {}
-        self._clients: dict[str, str] = {}
+        self._clients: dict[str, _Principal] = {}
         self._secrets: dict[str, list[_Secret]] = {}
+        # Soft-deleted secrets (name -> versions, deletion time) until purged, as in a vault
+        # with soft-delete on (every vault since 2020).
+        self._deleted: dict[str, tuple[list[_Secret], int]] = {}
         self._tokens: dict[str, _Token] = {}
         self._faults: list[Fault] = []
         self._log: deque[dict[str, Any]] = deque(maxlen=request_log_size)
@@ -112,10 +120,23 @@ class AzureStandIn:
         data = self._read_tenant(tenant)
         self.tenant_id = tenant_id or str(data.get("tenantId") or DEFAULT_TENANT_ID)
         self.load_tenant(data)
+        principals = data.get("servicePrincipals") or []
+        if not isinstance(principals, list):
+            raise ValueError("servicePrincipals must be a list")
+        for sp in principals:
+            try:
+                self.add_client(
+                    str(sp["clientId"]), str(sp["clientSecret"]), tenant_id=sp.get("tenantId"),
+                    subscriptions=sp.get("subscriptions"),
+                )  # fmt: skip
+            except (KeyError, TypeError) as exc:
+                raise ValueError("every service principal needs a clientId and a clientSecret") from exc
         all_clients = {**(data.get("clients") or {}), **(clients or {})}
         defaults = {DEFAULT_CLIENT_ID: DEFAULT_CLIENT_SECRET, APP_IDENTITY_CLIENT_ID: APP_IDENTITY_SECRET}
-        for client_id, secret in (all_clients or defaults).items():
+        for client_id, secret in (all_clients or ({} if principals else defaults)).items():
             self.add_client(client_id, secret)
+        if principals:  # the app's own identity (a managed identity in Azure) is always there
+            self.add_client(APP_IDENTITY_CLIENT_ID, APP_IDENTITY_SECRET)
         all_secrets = {**(data.get("secrets") or {}), **(secrets or {})}
         for name, value in (all_secrets or {DEFAULT_SECRET_NAME: DEFAULT_CLIENT_SECRET}).items():
             self.set_secret(name, value)
@@ -246,21 +267,52 @@ class AzureStandIn:
 
     # -- identities and secrets -------------------------------------------------------------
 
-    def add_client(self, client_id: str, secret: str) -> None:
-        """Accept this app registration (client id and secret) at the token endpoint."""
+    def add_client(
+        self,
+        client_id: str,
+        secret: str,
+        *,
+        tenant_id: str | None = None,
+        subscriptions: Iterable[str] | None = None,
+    ) -> None:
+        """Accept this app registration at the token endpoint of ``tenant_id`` (default: the
+        stand-in's own tenant). ``subscriptions``: the only ones it may read (as a Reader role
+        assignment on each would allow); ARM answers 403 AuthorizationFailed elsewhere."""
+        if isinstance(subscriptions, str):
+            raise ValueError("subscriptions must be a list of subscription ids")
+        allowed = None if subscriptions is None else frozenset(s.lower() for s in subscriptions)
+        principal = _Principal(client_id, str(tenant_id or self.tenant_id), secret, allowed)
         with self._lock:
-            self._clients[client_id.lower()] = secret
+            self._clients[client_id.lower()] = principal
+
+    def principal(self, client_id: str) -> _Principal | None:
+        with self._lock:
+            return self._clients.get(client_id.lower())
+
+    @property
+    def tenant_ids(self) -> set[str]:
+        """The stand-in's own tenant and every tenant a service principal lives in."""
+        with self._lock:
+            return {self.tenant_id.lower()} | {p.tenant_id.lower() for p in self._clients.values()}
 
     def remove_client(self, client_id: str) -> None:
         with self._lock:
             self._clients.pop(client_id.lower(), None)
 
-    def issue_token(self, audience: str = ARM_AUDIENCES[0], client_id: str = DEFAULT_CLIENT_ID) -> str:
+    def issue_token(
+        self,
+        audience: str = ARM_AUDIENCES[0],
+        client_id: str = DEFAULT_CLIENT_ID,
+        tenant_id: str | None = None,
+    ) -> str:
         """A valid bearer token without going through the token endpoint (for raw HTTP tests)."""
         token = secrets.token_urlsafe(32)
         with self._lock:
             self._tokens[token] = _Token(
-                client_id, self.tenant_id, audience.rstrip("/"), time.time() + self.token_lifetime
+                client_id,
+                tenant_id or self.tenant_id,
+                audience.rstrip("/"),
+                time.time() + self.token_lifetime,
             )
         return token
 
@@ -276,12 +328,38 @@ class AzureStandIn:
             raise ValueError("secret names are 1-127 letters, digits and dashes")
         secret = _Secret(uuid.uuid4().hex, str(value), int(time.time()), content_type)
         with self._lock:
+            self._deleted.pop(name.lower(), None)  # the test's own write replaces a deleted one
             self._secrets.setdefault(name.lower(), []).append(secret)
         return secret.version
 
-    def delete_secret(self, name: str) -> None:
+    def secret_versions(self, name: str) -> list[str]:
+        """The versions of a (not deleted) secret, oldest first."""
         with self._lock:
-            self._secrets.pop(name.lower(), None)
+            return [s.version for s in self._secrets.get(name.lower(), [])]
+
+    def secret_value(self, name: str) -> str | None:
+        """The newest value of a (not deleted) secret, None if there is none."""
+        with self._lock:
+            versions = self._secrets.get(name.lower())
+            return versions[-1].value if versions else None
+
+    def deleted_secret_names(self) -> list[str]:
+        """Soft-deleted secrets not purged yet."""
+        with self._lock:
+            return sorted(self._deleted)
+
+    def delete_secret(self, name: str) -> bool:
+        """Soft-delete a secret (all its versions), as Key Vault's DELETE does."""
+        with self._lock:
+            versions = self._secrets.pop(name.lower(), None)
+            if versions is None:
+                return False
+            self._deleted[name.lower()] = (versions, int(time.time()))
+            return True
+
+    def purge_secret(self, name: str) -> bool:
+        with self._lock:
+            return self._deleted.pop(name.lower(), None) is not None
 
     # -- faults and the request log ---------------------------------------------------------
 

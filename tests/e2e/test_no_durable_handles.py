@@ -98,6 +98,28 @@ def test_no_route_answers_with_a_management_url_or_a_host_key(
 
     call("GET", "health", "/api/health", key=False)
 
+    # Customers and subscriptions, the connection test among them (it starts an orchestration).
+    customer = call("POST", "customers", "/api/customers", json={"name": "Handles"}).json()["customerId"]
+    call("POST", "customers", "/api/customers", json={"name": ""})
+    call("GET", "customers", "/api/customers")
+    one_customer = "customers/{customerId}"
+    call("GET", one_customer, f"/api/customers/{customer}")
+    call("PATCH", one_customer, f"/api/customers/{customer}", json={"name": "Handles 2"})
+    registered = {"subscriptionId": sub, "customerId": customer}
+    assert call("POST", "subscriptions", "/api/subscriptions", json=registered).status_code == 201
+    call("GET", "subscriptions", "/api/subscriptions", params={"customerId": customer})
+    one_sub = "subscriptions/{subscriptionId}"
+    call("GET", one_sub, f"/api/subscriptions/{sub}")
+    call("PATCH", one_sub, f"/api/subscriptions/{sub}", json={"displayName": "Renamed"})
+    tested = call("POST", "subscriptions/{subscriptionId}/test", f"/api/subscriptions/{sub}/test", timeout=40)
+    assert tested.status_code == 200 and tested.json()["success"], tested.text
+    call("POST", "subscriptions/{subscriptionId}/test", f"/api/subscriptions/{uuid.uuid4()}/test")
+    call("GET", "subscriptions/{subscriptionId}/statistics", f"/api/subscriptions/{sub}/statistics")
+    call("GET", "customers/{customerId}/statistics", f"/api/customers/{customer}/statistics")
+    call("DELETE", one_customer, f"/api/customers/{customer}")  # 409: it has a subscription
+    call("DELETE", one_sub, f"/api/subscriptions/{sub}")
+    call("DELETE", one_customer, f"/api/customers/{customer}")
+
     assert set(hit) == app_routes(), "a route the app registers was not called"
     keys = host_keys(stack, stack.key)
     assert api.seen
