@@ -312,6 +312,7 @@ def parse_subscription(body: Any, *, partial: bool = False) -> SubscriptionInput
     customer = (
         parse_guid(body.get("customerId"), "customerId") if (not partial or "customerId" in body) else None
     )
+    auth: AuthInput | None
     if "auth" in body:
         auth = parse_auth(body["auth"], partial=partial)
     else:

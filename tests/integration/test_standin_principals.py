@@ -95,7 +95,7 @@ def test_a_principal_limited_to_some_subscriptions_gets_403_elsewhere(standin, t
         list(standin.advisor_client(other, narrow, **NO_RETRY).recommendations.list())
     assert caught.value.status_code == 403
     assert caught.value.error.code == "AuthorizationFailed"
-    assert "Microsoft.Advisor/recommendations/read" in caught.value.error.message
+    assert "Microsoft.Advisor/recommendations/read" in str(caught.value.error.message)
     # The Subscriptions API shows only what it may read; an unknown subscription is still 404.
     from azure.core.rest import HttpRequest
 
