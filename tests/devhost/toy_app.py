@@ -240,9 +240,11 @@ def stuck_forever(context: df.DurableOrchestrationContext):
 
 @orchestrators_bp.orchestration_trigger(context_name="context")
 def durable_batch(context: df.DurableOrchestrationContext):
+    """Items on the activity threads (sync_work): an async activity that sleeps would block the
+    worker's one event loop, and with it the host's own answers."""
     job = context.get_input()
     tasks = [
-        context.call_activity("record_work", {"run": job["run"], "item": i, "sleep": job["sleep"]})
+        context.call_activity("sync_work", {"run": job["run"], "item": i, "sleep": job["sleep"]})
         for i in range(job["n"])
     ]
     return (yield context.task_all(tasks))
