@@ -240,6 +240,37 @@ def _delete_secret_quietly(reg: Registry, name: str) -> None:
         log.warning("Could not delete Key Vault secret %r: %s", name, type(exc).__name__)
 
 
+@dataclass(frozen=True)
+class ReportScope:
+    """What a report asked for by customer covers: the customer's registered subscriptions
+    (each fetched with its own credentials) and the name its cover shows."""
+
+    customer_id: str
+    customer_name: str
+    subscription_ids: tuple[str, ...]
+
+
+def report_scope(store: CustomerStore, customer_id: str, *, limit: int) -> ReportScope:
+    """Refused (404 for an unknown customer, 400 for one without subscriptions or with more
+    than ``limit``) before any report is stored."""
+    customer = store.get_customer(customer_id)
+    if customer is None:
+        raise NotFoundError(f"No customer {customer_id}", field="customerId")
+    ids = tuple(sorted({s.subscription_id.lower() for s in store.list_subscriptions(customer_id)}))
+    if not ids:
+        raise InvalidInputError(
+            f"Customer {customer_id} has no subscriptions registered; register one with "
+            "POST /api/subscriptions first",
+            field="customerId",
+        )
+    if len(ids) > limit:
+        raise InvalidInputError(
+            f"Customer {customer_id} has {len(ids)} subscriptions; a report may cover at most {limit}",
+            field="customerId",
+        )
+    return ReportScope(customer_id, customer.branding.display_name or customer.name, ids)
+
+
 def record_check(reg: Registry, subscription_id: str, success: bool, message: str) -> bool:
     status = SyncStatus.SUCCESS if success else SyncStatus.FAILED
     return reg.store.update_sync_status(subscription_id, status, _now(), message)

@@ -49,9 +49,14 @@ class LimitExceededError(AdvisorReportsError):
 
 
 class NotFoundError(AdvisorReportsError):
-    """What the request names does not exist (a customer, a subscription)."""
+    """What the request names does not exist (a customer, a subscription); ``field`` names
+    the request's field that named it, when it came in the body rather than the route."""
 
     code = "not_found"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ConflictError(AdvisorReportsError):

@@ -306,6 +306,7 @@ class Report:
     filters: ReportFilters = field(default_factory=ReportFilters)
     status: ReportStatus = ReportStatus.PENDING
     customer: str = ""
+    customer_id: str = ""  # the registered customer the report covers, if it was asked for by customer
     source: str = "api"  # "api" or "csv"
     csv_category: str = ""  # a per-category CSV export's category (it has no Category column)
     requested_at: datetime | None = None

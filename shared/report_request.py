@@ -1,4 +1,5 @@
-"""Validation of what callers ask for: a report over subscriptions, or over an uploaded CSV.
+"""Validation of what callers ask for: a report over subscriptions, over a registered customer's
+subscriptions, or over an uploaded CSV.
 
 Every rejection is an :class:`InvalidInputError` naming the field and the problem, raised
 before anything is stored (docs/architecture.md, rule 7). Both Advisor's category names
@@ -12,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .customers import parse_guid
 from .errors import InvalidInputError
 from .models import (
     CATEGORIES,
@@ -39,6 +41,9 @@ class ReportRequest:
     subscription_ids: tuple[str, ...] = ()
     filters: ReportFilters = field(default_factory=ReportFilters)
     customer: str = ""
+    # A registered customer: the report covers its subscriptions and shows its name. Which
+    # subscriptions those are is for the caller to look up (they live in the customer store).
+    customer_id: str = ""
 
 
 def _list_of_strings(value: Any, name: str) -> list[str]:
@@ -135,13 +140,37 @@ def parse_report_request(body: Any) -> ReportRequest:
     """Validate ``POST /api/reports``'s JSON body."""
     if not isinstance(body, dict):
         raise InvalidInputError("the request body must be a JSON object", field="body")
-    known = {"subscriptionIds", "reportType", "formats", "filters", "customer"}
+    known = {"subscriptionIds", "customerId", "reportType", "formats", "filters", "customer"}
     unknown = set(body) - known
     if unknown:
         raise InvalidInputError(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
-    raw_ids = body.get("subscriptionIds")
+    raw_ids, raw_customer_id = body.get("subscriptionIds"), body.get("customerId")
+    customer_id, unique = "", tuple[str, ...]()
+    if raw_customer_id is not None:
+        if raw_ids is not None:
+            raise InvalidInputError("give either subscriptionIds or customerId, not both", field="customerId")
+        customer_id = parse_guid(raw_customer_id, "customerId")
+        if body.get("customer") is not None:
+            # The registered customer's own name is what the report shows.
+            raise InvalidInputError(
+                "customer cannot be given with customerId: the report shows the registered customer's name",
+                field="customer",
+            )
+    else:
+        unique = _subscription_ids(raw_ids)
+    return ReportRequest(
+        report_type=parse_report_type(body.get("reportType")),
+        formats=parse_formats(body.get("formats")),
+        subscription_ids=unique,
+        filters=parse_filters(body.get("filters")),
+        customer=parse_customer(body.get("customer")),
+        customer_id=customer_id,
+    )
+
+
+def _subscription_ids(raw_ids: Any) -> tuple[str, ...]:
     if raw_ids is None:
-        raise InvalidInputError("subscriptionIds is required", field="subscriptionIds")
+        raise InvalidInputError("subscriptionIds (or customerId) is required", field="subscriptionIds")
     ids = _list_of_strings(raw_ids, "subscriptionIds")
     bad = [s for s in ids if not is_guid(s)]
     if bad:
@@ -153,18 +182,15 @@ def parse_report_request(body: Any) -> ReportRequest:
         raise InvalidInputError(
             "subscriptionIds must hold at least one subscription id", field="subscriptionIds"
         )
-    if len(unique) > MAX_SUBSCRIPTIONS:
+    check_subscription_count(len(unique), "subscriptionIds")
+    return unique
+
+
+def check_subscription_count(count: int, name: str) -> None:
+    if count > MAX_SUBSCRIPTIONS:
         raise InvalidInputError(
-            f"subscriptionIds holds {len(unique)} distinct ids; at most {MAX_SUBSCRIPTIONS} are allowed",
-            field="subscriptionIds",
+            f"{name} holds {count} distinct ids; at most {MAX_SUBSCRIPTIONS} are allowed", field=name
         )
-    return ReportRequest(
-        report_type=parse_report_type(body.get("reportType")),
-        formats=parse_formats(body.get("formats")),
-        subscription_ids=unique,
-        filters=parse_filters(body.get("filters")),
-        customer=parse_customer(body.get("customer")),
-    )
 
 
 def check_csv_subscriptions(subscription_ids: Iterable[str]) -> tuple[str, ...]:

@@ -209,6 +209,7 @@ def report_resource(
         "formats": report.formats,
         "source": report.source,
         "customer": report.customer or None,
+        "customerId": report.customer_id or None,
         "scope": {
             "subscriptionIds": report.subscription_ids,
             "subscriptionsLeftOut": [

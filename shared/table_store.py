@@ -5,7 +5,8 @@ Layout:
   of the recommendation id, so the same recommendation always lands on the same entity and
   a retried fetch overwrites instead of duplicating (docs/architecture.md, rule 3).
 - ``reports`` table, one partition ``report``: RowKey ``r_{id}`` holds the report; RowKey
-  ``t_{inverted time}_{id}`` is a small index row so listing newest-first is one range scan.
+  ``t_{inverted time}_{id}`` is a small index row so listing newest-first (all reports, or one
+  status's, or one customer's) is one range scan.
   Both are written in one transaction, so they never disagree. A finished (completed or
   failed) report is final: writes are conditional on the version just read, and one that
   would give a finished report another status is dropped.
@@ -399,6 +400,7 @@ class TableStore:
             "status": report.status.value,
             "report_type": report.report_type.value,
             "requested_at": entity.get("requested_at", ""),
+            "customer_id": report.customer_id,
         }
         write: tuple[str, dict[str, Any], dict[str, Any]] = ("upsert", entity, {"mode": UpdateMode.REPLACE})
         if etag:
@@ -447,15 +449,27 @@ class TableStore:
         raise TransientError(f"Report {report_id} kept changing while being updated", code="storage_busy")
 
     def list_reports(
-        self, *, status: str | None = None, limit: int = 50, continuation_token: str | None = None
+        self,
+        *,
+        status: str | None = None,
+        customer_id: str | None = None,
+        limit: int = 50,
+        continuation_token: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first; returns index rows and a continuation token (the last RowKey seen)."""
+        """Newest first; returns index rows and a continuation token (the last RowKey seen).
+
+        ``status`` and ``customer_id`` narrow the same range scan; the token stays the last
+        RowKey returned, so the next page starts after it whatever the filters skipped. Rows
+        written before reports named a customer have no ``customer_id`` and match no customer."""
         client = self.table(self.reports_table_name)
         query = "PartitionKey eq @pk and RowKey gt @lo and RowKey lt @hi"
         params: dict[str, Any] = {"pk": REPORT_PARTITION, "lo": continuation_token or "t_", "hi": "t`"}
         if status:
             query += " and status eq @status"
             params["status"] = status
+        if customer_id:
+            query += " and customer_id eq @customer"
+            params["customer"] = customer_id
         rows: list[dict[str, Any]] = []
         for entity in client.query_entities(query, parameters=params, results_per_page=limit):
             rows.append(dict(entity))
@@ -531,6 +545,7 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         "report_type": report.report_type.value,
         "status": report.status.value,
         "customer": fit_string(report.customer or "", 2 * _REPORT_TEXT_LIMIT),
+        "customer_id": report.customer_id,
         "source": report.source,
         "csv_category": report.csv_category,
         "savings_note": fit_string(report.savings_note or ""),
@@ -623,6 +638,7 @@ def entity_to_report(entity: dict[str, Any]) -> Report:
         # A status that cannot be read cannot be trusted to be running: show the report failed.
         status=read.choice("status", ReportStatus, ReportStatus.FAILED),
         customer=read.text("customer"),
+        customer_id=read.text("customer_id"),  # "" for rows from before reports named one
         source=read.text("source") or "api",
         csv_category=read.text("csv_category"),
         requested_at=read.time("requested_at"),

@@ -59,7 +59,7 @@ def handle_errors(
         except LimitExceededError as exc:
             return error_response(413, "too_large", str(exc))
         except NotFoundError as exc:
-            return error_response(404, exc.code, str(exc))
+            return error_response(404, exc.code, str(exc), exc.field)
         except ConflictError as exc:
             return error_response(409, exc.code, str(exc))
         except TransientError as exc:

@@ -1,5 +1,5 @@
-"""HTTP API for reports: start one (from subscriptions or an uploaded CSV), poll it, list them,
-download its files.
+"""HTTP API for reports: start one (from subscriptions, a registered customer's subscriptions or
+an uploaded CSV), poll it, list them (all, or one customer's), download its files.
 
 Thin adapters: parse and validate, call ``shared``, shape the answer. Validation happens before
 anything is stored. Starting answers 202 with ``Location`` (the report's own URL, which answers
@@ -18,13 +18,15 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrators.report import ORCHESTRATOR
-from shared import clients, report_service
+from shared import clients, customer_service, report_service
 from shared.csv_import import parse_csv
+from shared.customers import parse_guid
 from shared.errors import InvalidInputError, LimitExceededError
 from shared.jobs import ReportStart
 from shared.links import LinkSigner, public_base_url, report_links
 from shared.models import Report, ReportFilters, ReportStatus, is_guid
 from shared.report_request import (
+    MAX_SUBSCRIPTIONS,
     check_csv_subscriptions,
     parse_customer,
     parse_filters,
@@ -86,13 +88,23 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
     except RecursionError:  # json.loads recurses per nesting level: a body like [[[[...]]]]
         return error_response(400, "invalid_json", "The request body is nested too deeply", "body")
     request = parse_report_request(body)
+    subscription_ids, customer = request.subscription_ids, request.customer
+    if request.customer_id:
+        scope = await asyncio.to_thread(
+            customer_service.report_scope,
+            clients.customer_store(),
+            request.customer_id,
+            limit=MAX_SUBSCRIPTIONS,
+        )
+        subscription_ids, customer = scope.subscription_ids, scope.customer_name
     report = Report(
         report_id=report_service.new_report_id(),
         report_type=request.report_type,
-        subscription_ids=list(request.subscription_ids),
+        subscription_ids=list(subscription_ids),
         formats=list(request.formats),
         filters=request.filters,
-        customer=request.customer,
+        customer=customer,
+        customer_id=request.customer_id,
     )
     return await _start(req, client, report)
 
@@ -232,17 +244,21 @@ async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
     token = req.params.get("continuationToken") or None
     if token and not (token.startswith("t_") and len(token) < 100 and "/" not in token):
         raise InvalidInputError("continuationToken is not one this API handed out", field="continuationToken")
+    raw_customer = req.params.get("customerId")
+    customer_id = parse_guid(raw_customer, "customerId") if raw_customer is not None else None
     store = clients.table_store()
     base = public_base_url(get_settings())
     rows, next_token = await asyncio.to_thread(
-        store.list_reports, status=status, limit=int(raw_limit), continuation_token=token
-    )
+        store.list_reports, status=status, customer_id=customer_id, limit=int(raw_limit),
+        continuation_token=token,
+    )  # fmt: skip
     items = [
         {
             "reportId": r["report_id"],
             "status": r["status"],
             "reportType": r["report_type"],
             "requestedAt": r.get("requested_at") or None,
+            "customerId": r.get("customer_id") or None,
             "url": f"{base}/api/reports/{r['report_id']}",
         }
         for r in rows

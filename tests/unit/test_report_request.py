@@ -90,3 +90,32 @@ def test_too_many_subscriptions():
 def test_formats_from_query_string():
     assert parse_formats("pdf") == ("pdf",)
     assert parse_formats("html,pdf,html") == ("html", "pdf")
+
+
+CUSTOMER = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+def test_a_customer_id_instead_of_subscriptions():
+    req = parse_report_request({"customerId": CUSTOMER.upper(), "reportType": "executive"})
+    assert req.customer_id == CUSTOMER
+    assert req.subscription_ids == ()  # the customer's subscriptions are looked up when starting
+    assert req.customer == ""
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "text"),
+    [
+        ({"customerId": CUSTOMER, "subscriptionIds": [SUB], "reportType": "cost"}, "customerId", "not both"),
+        ({"customerId": CUSTOMER, "subscriptionIds": [], "reportType": "cost"}, "customerId", "not both"),
+        ({"customerId": "not-a-guid", "reportType": "cost"}, "customerId", "GUID"),
+        ({"customerId": ["x"], "reportType": "cost"}, "customerId", "GUID"),
+        ({"customerId": CUSTOMER, "customer": "Contoso", "reportType": "cost"}, "customer", "registered"),
+        ({"customerId": CUSTOMER}, "reportType", "required"),
+        ({"reportType": "cost"}, "subscriptionIds", "customerId"),
+    ],
+)
+def test_customer_rejections_name_the_field(body, field, text):
+    with pytest.raises(InvalidInputError) as err:
+        parse_report_request(body)
+    assert err.value.field == field
+    assert text in str(err.value)
