@@ -9,6 +9,8 @@ orchestration output and the finalize activity agree.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -248,6 +250,23 @@ def file_download_url(store: TableStore, files: BlobStore, report_id: str, fmt: 
     report = store.get_report(report_id)
     if report is None or report.status is not ReportStatus.COMPLETED or fmt not in report.files:
         return ""
+    return files.sas_url(report.files[fmt], minutes=minutes, download_name=download_name(report, fmt))
+
+
+def download_name(report: Report, fmt: str) -> str:
+    """The file name a download is saved as: the report type, the customer (when the report has
+    one; as a slug, so the name is plain ASCII inside a quoted Content-Disposition) and the day
+    it completed."""
     stamp = (report.completed_at or utcnow()).strftime("%Y%m%d")
-    name = f"advisor-{report.report_type.value}-report-{stamp}.{fmt}"
-    return files.sas_url(report.files[fmt], minutes=minutes, download_name=name)
+    customer = file_name_slug(report.customer)
+    middle = f"-{customer}" if customer else ""
+    return f"advisor-{report.report_type.value}-report{middle}-{stamp}.{fmt}"
+
+
+def file_name_slug(text: str, limit: int = 40) -> str:
+    """ASCII letters and digits, lower case, runs of anything else as one dash ("Łódź Sp. z o.o."
+    -> "lodz-sp-z-o-o"); "" when nothing is left."""
+    ascii_text = unicodedata.normalize("NFKD", text.replace("\u0141", "L").replace("\u0142", "l"))
+    ascii_text = ascii_text.encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    return slug[:limit].rstrip("-")

@@ -54,6 +54,9 @@ def test_a_customer_wide_report_uses_each_subscriptions_credentials(
 
     _, html = api.download(report["files"]["html"])
     assert display_name in html.text
+    slug = display_name.lower().replace(" ", "-")
+    disposition = html.headers.get("Content-Disposition", "")
+    assert re.search(rf'filename="advisor-detailed-report-{slug}-\d{{8}}\.html"', disposition), disposition
 
     # Listed under its customer (and the customer's only report), with its id; a second one
     # pages newest first.

@@ -175,7 +175,9 @@ def test_files_download_through_a_short_lived_sas_url(
         assert redirect.headers.get("Cache-Control") == "no-store"
         assert response.status_code == 200
         disposition = response.headers.get("Content-Disposition", "")
-        assert re.search(rf'filename="advisor-detailed-report-\d{{8}}\.{fmt}"', disposition), disposition
+        # The customer ("Contoso & Sons <EU>") as a plain slug: nothing that could end the quoted name.
+        pattern = rf'filename="advisor-detailed-report-contoso-sons-eu-\d{{8}}\.{fmt}"'
+        assert re.search(pattern, disposition), disposition
         # Without its signature the blob is not readable: the container is private.
         bare = api.http.get(f"{parts.scheme}://{parts.netloc}{parts.path}", timeout=10)
         assert bare.status_code in (401, 403, 404), bare.status_code
