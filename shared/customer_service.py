@@ -248,6 +248,7 @@ class ReportScope:
     customer_id: str
     customer_name: str
     subscription_ids: tuple[str, ...]
+    accent_color: str = ""
 
 
 def report_scope(store: CustomerStore, customer_id: str, *, limit: int) -> ReportScope:
@@ -268,7 +269,8 @@ def report_scope(store: CustomerStore, customer_id: str, *, limit: int) -> Repor
             f"Customer {customer_id} has {len(ids)} subscriptions; a report may cover at most {limit}",
             field="customerId",
         )
-    return ReportScope(customer_id, customer.branding.display_name or customer.name, ids)
+    name = customer.branding.display_name or customer.name
+    return ReportScope(customer_id, name, ids, customer.branding.accent_color)
 
 
 def record_check(reg: Registry, subscription_id: str, success: bool, message: str) -> bool:

@@ -250,6 +250,7 @@ def _meta(report: Report) -> ReportMeta:
     return ReportMeta(
         report_type=report.report_type,
         customer=report.customer,
+        accent_color=report.accent_color,
         subscriptions={s: "" for s in report.subscription_ids},
         requested_at=report.requested_at,
         report_id=report.report_id,

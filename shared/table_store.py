@@ -546,6 +546,7 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         "status": report.status.value,
         "customer": fit_string(report.customer or "", 2 * _REPORT_TEXT_LIMIT),
         "customer_id": report.customer_id,
+        "accent_color": report.accent_color,
         "source": report.source,
         "csv_category": report.csv_category,
         "savings_note": fit_string(report.savings_note or ""),
@@ -639,6 +640,7 @@ def entity_to_report(entity: dict[str, Any]) -> Report:
         status=read.choice("status", ReportStatus, ReportStatus.FAILED),
         customer=read.text("customer"),
         customer_id=read.text("customer_id"),  # "" for rows from before reports named one
+        accent_color=read.text("accent_color"),
         source=read.text("source") or "api",
         csv_category=read.text("csv_category"),
         requested_at=read.time("requested_at"),

@@ -88,7 +88,7 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
     except RecursionError:  # json.loads recurses per nesting level: a body like [[[[...]]]]
         return error_response(400, "invalid_json", "The request body is nested too deeply", "body")
     request = parse_report_request(body)
-    subscription_ids, customer = request.subscription_ids, request.customer
+    subscription_ids, customer, accent = request.subscription_ids, request.customer, ""
     if request.customer_id:
         scope = await asyncio.to_thread(
             customer_service.report_scope,
@@ -96,7 +96,7 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
             request.customer_id,
             limit=MAX_SUBSCRIPTIONS,
         )
-        subscription_ids, customer = scope.subscription_ids, scope.customer_name
+        subscription_ids, customer, accent = scope.subscription_ids, scope.customer_name, scope.accent_color
     report = Report(
         report_id=report_service.new_report_id(),
         report_type=request.report_type,
@@ -105,6 +105,7 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
         filters=request.filters,
         customer=customer,
         customer_id=request.customer_id,
+        accent_color=accent,  # the branding as it was when asked for, like the name
     )
     return await _start(req, client, report)
 

@@ -8,6 +8,7 @@ same inputs always render the same report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,6 +70,7 @@ class ReportMeta:
     subscriptions: Mapping[str, str] = field(default_factory=dict)  # id -> display name ("" unknown)
     requested_at: datetime | None = None
     report_id: str = ""
+    accent_color: str = ""  # the customer's branding colour, #rrggbb; "" for the default
 
     @classmethod
     def coerce(cls, value: ReportMeta | Mapping[str, Any]) -> ReportMeta:
@@ -85,6 +87,7 @@ class ReportMeta:
             subscriptions={str(k): str(v or "") for k, v in subscriptions.items()},
             requested_at=_datetime(data.get("requested_at") or data.get("requestedAt")),
             report_id=str(data.get("report_id") or data.get("reportId") or ""),
+            accent_color=str(data.get("accent_color") or data.get("accentColor") or ""),
         )
 
 
@@ -95,6 +98,17 @@ def _datetime(value: Any) -> datetime | None:
     if not text:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+DEFAULT_ACCENT = "#1d6fb8"
+_COLOUR = re.compile(r"#[0-9a-f]{6}")
+
+
+def accent_color(value: str) -> str:
+    """The colour the cover's accents take: the customer's when it is a plain ``#rrggbb`` (it
+    goes into CSS, so nothing else passes), else the default."""
+    colour = value.strip().lower()
+    return colour if _COLOUR.fullmatch(colour) else DEFAULT_ACCENT
 
 
 def shows_resources(report_type: ReportType) -> bool:
@@ -210,6 +224,7 @@ def build_report_context(
             "description": info.description,
             "title": title,
             "customer": meta.customer.strip(),
+            "accent": accent_color(meta.accent_color),
             "generated_at": format_datetime(generated_at),
             "generated_date": generated_at.strftime("%Y-%m-%d"),
             "requested_at": format_datetime(meta.requested_at) if meta.requested_at else "",

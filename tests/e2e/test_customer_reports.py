@@ -25,7 +25,7 @@ def test_a_customer_wide_report_uses_each_subscriptions_credentials(
     managed, working, broken = new_subscriptions(3, 12)
     mi_id, ok_id, bad_id = (s["subscriptionId"].lower() for s in (managed, working, broken))
     display_name = f"Contoso cover {uuid.uuid4().hex[:6]}"
-    customer = create_customer(api, branding={"displayName": display_name})
+    customer = create_customer(api, branding={"displayName": display_name, "accentColor": "#C0FFEE"})
     cid = customer["customerId"]
     ok_client, ok_secret = app_principal(stack, [ok_id])
     bad_client, _ = app_principal(stack, [bad_id])
@@ -54,6 +54,7 @@ def test_a_customer_wide_report_uses_each_subscriptions_credentials(
 
     _, html = api.download(report["files"]["html"])
     assert display_name in html.text
+    assert "--accent: #c0ffee;" in html.text  # the customer's colour on the cover
     slug = display_name.lower().replace(" ", "-")
     disposition = html.headers.get("Content-Disposition", "")
     assert re.search(rf'filename="advisor-detailed-report-{slug}-\d{{8}}\.html"', disposition), disposition

@@ -24,9 +24,10 @@ def customers(table_store) -> CustomerStore:
     return CustomerStore(table_store)
 
 
-def _customer(store: CustomerStore, name: str, display_name: str = "") -> str:
+def _customer(store: CustomerStore, name: str, display_name: str = "", accent: str = "") -> str:
     customer_id = str(uuid.uuid4())
-    store.create_customer(Customer(customer_id, name, Branding(display_name=display_name)))
+    branding = Branding(display_name=display_name, accent_color=accent)
+    store.create_customer(Customer(customer_id, name, branding))
     return customer_id
 
 
@@ -37,14 +38,14 @@ def _subscribe(store: CustomerStore, customer_id: str) -> str:
 
 
 def test_the_scope_is_every_registered_subscription_and_the_display_name(customers):
-    branded = _customer(customers, "Contoso Holdings", display_name="Contoso")
+    branded = _customer(customers, "Contoso Holdings", display_name="Contoso", accent="#c0ffee")
     subs = sorted(_subscribe(customers, branded) for _ in range(3))
     other = _customer(customers, "Fabrikam")
     _subscribe(customers, other)
 
     scope = report_scope(customers, branded, limit=500)
     assert scope.subscription_ids == tuple(subs)
-    assert scope.customer_name == "Contoso"
+    assert scope.customer_name == "Contoso" and scope.accent_color == "#c0ffee"
     assert report_scope(customers, other, limit=500).customer_name == "Fabrikam"  # no display name
 
 
@@ -68,6 +69,7 @@ def _report(customer_id: str, minutes_ago: int, status: ReportStatus = ReportSta
         report_type=ReportType.DETAILED,
         subscription_ids=[str(uuid.uuid4())],
         customer_id=customer_id,
+        accent_color="#c0ffee" if customer_id else "",
         status=status,
         requested_at=datetime(2026, 11, 1, tzinfo=UTC) - timedelta(minutes=minutes_ago),
     )
@@ -93,7 +95,7 @@ def test_reports_are_listed_by_customer_newest_first_across_pages(table_store):
     assert seen == expected and token is None
 
     got = table_store.get_report(expected[0])
-    assert got is not None and got.customer_id == mine
+    assert got is not None and got.customer_id == mine and got.accent_color == "#c0ffee"
     # The index row is rewritten with each status change and keeps naming the customer.
     got.status = ReportStatus.COMPLETED
     table_store.save_report(got)
@@ -111,9 +113,11 @@ def test_rows_from_before_reports_named_a_customer_are_still_read(table_store):
     for row in list(client.list_entities()):  # the report and its index row, as written before
         entity = dict(row)
         del entity["customer_id"]
+        entity.pop("accent_color", None)
         client.upsert_entity(entity, mode=UpdateMode.REPLACE)
     old = table_store.get_report(report.report_id)
-    assert old is not None and old.customer_id == "" and old.report_type is ReportType.DETAILED
+    assert old is not None and old.report_type is ReportType.DETAILED
+    assert old.customer_id == old.accent_color == ""
     listed, _ = table_store.list_reports(limit=10)
     assert [r["report_id"] for r in listed] == [report.report_id]
     assert table_store.list_reports(customer_id=str(uuid.uuid4()), limit=10)[0] == []

@@ -556,3 +556,25 @@ def test_rendering_restores_the_garbage_collector_threshold(monkeypatch):
     with pytest.raises(RuntimeError):
         pdf_module.html_to_pdf("<p>x</p>")
     assert gc.get_threshold() == before
+
+
+# --- the customer's accent colour ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("#C0FFEE", "#c0ffee"),
+        ("", "#1d6fb8"),
+        ("red; } body { display: none", "#1d6fb8"),  # it goes into CSS: nothing but #rrggbb passes
+        ("#c0ffee</style><script>", "#1d6fb8"),
+    ],
+)
+def test_the_cover_takes_the_customers_accent_colour(recs, given, shown):
+    ctx = context_for(recs, ReportType.EXECUTIVE, accent_color=given)
+    html = render_html(ctx)
+    assert f"--accent: {shown};" in html
+    assert "display: none" not in html and "<script>" not in html
+    summary_part = plan_pdf_parts(ctx["summary"], rows_per_part=50)[0]
+    markup = pdf_module.render_part_html(ctx, summary_part)
+    assert f"border-left: 3pt solid {shown};" in markup and f".eyebrow {{ color: {shown};" in markup
