@@ -182,11 +182,11 @@ def _subscription_ids(raw_ids: Any) -> tuple[str, ...]:
         raise InvalidInputError(
             "subscriptionIds must hold at least one subscription id", field="subscriptionIds"
         )
-    check_subscription_count(len(unique), "subscriptionIds")
+    _check_subscription_count(len(unique), "subscriptionIds")
     return unique
 
 
-def check_subscription_count(count: int, name: str) -> None:
+def _check_subscription_count(count: int, name: str) -> None:
     if count > MAX_SUBSCRIPTIONS:
         raise InvalidInputError(
             f"{name} holds {count} distinct ids; at most {MAX_SUBSCRIPTIONS} are allowed", field=name
