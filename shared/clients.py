@@ -126,7 +126,7 @@ def customer_store() -> Any:
 def branding_files() -> BlobStore:
     from .customer_store import BRANDING_CONTAINER
 
-    return BlobStore.from_connection_string(get_settings().storage_connection, BRANDING_CONTAINER)
+    return BlobStore(_blobs(), BRANDING_CONTAINER)  # identity-based storage, like every other container
 
 
 @lru_cache(maxsize=1)

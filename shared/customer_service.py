@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from .customer_store import AlreadyExistsError, CustomerStore, logo_blob_name
 from .customers import (
@@ -32,6 +32,7 @@ from .customers import (
     secret_name_for,
 )
 from .errors import ConflictError, InvalidInputError, NotFoundError
+from .report_service import report_logo_blob
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +250,8 @@ class ReportScope:
     customer_name: str
     subscription_ids: tuple[str, ...]
     accent_color: str = ""
+    logo_blob: str = ""  # in the branding container
+    logo_content_type: str = ""
 
 
 def report_scope(store: CustomerStore, customer_id: str, *, limit: int) -> ReportScope:
@@ -270,7 +273,22 @@ def report_scope(store: CustomerStore, customer_id: str, *, limit: int) -> Repor
             field="customerId",
         )
     name = customer.branding.display_name or customer.name
-    return ReportScope(customer_id, name, ids, customer.branding.accent_color)
+    logo = customer.branding.logo
+    return ReportScope(
+        customer_id, name, ids, customer.branding.accent_color,
+        logo.blob_name if logo else "", logo.content_type if logo else "",
+    )  # fmt: skip
+
+
+def copy_logo(scope: ReportScope, report_id: str, *, branding: Any, report_files: Any) -> str:
+    """Copy the customer's logo into the report's own files, so the report keeps the logo it
+    was asked with (like its name and colour); the content type, or "" without a logo."""
+    if not scope.logo_blob:
+        return ""
+    report_files.upload(
+        report_logo_blob(report_id), branding.download(scope.logo_blob), content_type=scope.logo_content_type
+    )
+    return scope.logo_content_type
 
 
 def record_check(reg: Registry, subscription_id: str, success: bool, message: str) -> bool:

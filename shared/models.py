@@ -308,6 +308,7 @@ class Report:
     customer: str = ""
     customer_id: str = ""  # the registered customer the report covers, if it was asked for by customer
     accent_color: str = ""  # that customer's branding colour (#rrggbb) when the report was asked for
+    logo_content_type: str = ""  # set when the customer's logo was copied to the report's files
     source: str = "api"  # "api" or "csv"
     csv_category: str = ""  # a per-category CSV export's category (it has no Category column)
     requested_at: datetime | None = None

@@ -11,6 +11,7 @@ customer, formats) is read from the report entity by id, never passed in.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import time
@@ -36,8 +37,9 @@ from .rendering import (
     write_merged_pdf,
 )
 from .rendering.context import report_title
+from .rendering.logo import CoverLogo, cover_logo
 from .rendering.pdf import footer_text
-from .report_service import FILE_NAMES, csv_blob_name, report_resource
+from .report_service import FILE_NAMES, csv_blob_name, report_logo_blob, report_resource
 from .summary import summarize
 from .summary_store import dump_summary, load_summary
 
@@ -259,7 +261,19 @@ def _meta(report: Report) -> ReportMeta:
 
 def _context(report: Report, files: FileStore) -> dict[str, Any]:
     summary = load_summary(files.download(_summary_blob(report.report_id)))
-    return build_report_context(_meta(report), summary, _generated_at(report))
+    meta = _meta(report)
+    if report.logo_content_type:
+        meta = dataclasses.replace(meta, logo=_cover_logo(report, files))
+    return build_report_context(meta, summary, _generated_at(report))
+
+
+def _cover_logo(report: Report, files: FileStore) -> CoverLogo | None:
+    try:
+        data = files.download(report_logo_blob(report.report_id))
+    except Exception as exc:  # a logo gone missing leaves the cover without it
+        log.warning("Report %s: its logo cannot be read (%s)", report.report_id, type(exc).__name__)
+        return None
+    return cover_logo(data, report.logo_content_type)
 
 
 def render_html_file(report_id: str, *, store: ReportTable, files: FileStore) -> RenderResult:

@@ -37,6 +37,11 @@ def csv_blob_name(report_id: str) -> str:
     return f"{report_id}.csv"
 
 
+def report_logo_blob(report_id: str) -> str:
+    """Where a report keeps the customer's logo it was asked with (in the reports container)."""
+    return f"{report_id}/logo"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

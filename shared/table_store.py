@@ -547,6 +547,7 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         "customer": fit_string(report.customer or "", 2 * _REPORT_TEXT_LIMIT),
         "customer_id": report.customer_id,
         "accent_color": report.accent_color,
+        "logo_content_type": report.logo_content_type,
         "source": report.source,
         "csv_category": report.csv_category,
         "savings_note": fit_string(report.savings_note or ""),
@@ -641,6 +642,7 @@ def entity_to_report(entity: dict[str, Any]) -> Report:
         customer=read.text("customer"),
         customer_id=read.text("customer_id"),  # "" for rows from before reports named one
         accent_color=read.text("accent_color"),
+        logo_content_type=read.text("logo_content_type"),
         source=read.text("source") or "api",
         csv_category=read.text("csv_category"),
         requested_at=read.time("requested_at"),

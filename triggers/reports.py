@@ -89,6 +89,7 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
         return error_response(400, "invalid_json", "The request body is nested too deeply", "body")
     request = parse_report_request(body)
     subscription_ids, customer, accent = request.subscription_ids, request.customer, ""
+    scope = None
     if request.customer_id:
         scope = await asyncio.to_thread(
             customer_service.report_scope,
@@ -107,6 +108,11 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
         customer_id=request.customer_id,
         accent_color=accent,  # the branding as it was when asked for, like the name
     )
+    if scope is not None and scope.logo_blob:
+        report.logo_content_type = await asyncio.to_thread(
+            customer_service.copy_logo, scope, report.report_id,
+            branding=clients.branding_files(), report_files=clients.report_files(),
+        )  # fmt: skip
     return await _start(req, client, report)
 
 

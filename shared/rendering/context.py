@@ -18,6 +18,10 @@ from shared.models import CATEGORIES, IMPACTS, ReportFilters, ReportType, catego
 from shared.summary import RecommendationGroup, ReportSummary, impact_rank
 
 from .environment import CATEGORY_COLORS, IMPACT_COLORS, format_datetime, impact_label
+from .logo import KINDS as _LOGO_KINDS
+from .logo import CoverLogo
+
+_LOGO_PREFIXES = tuple(f"data:{kind};base64," for kind in _LOGO_KINDS)
 
 TOP_GROUPS_EXECUTIVE = 10
 
@@ -71,6 +75,7 @@ class ReportMeta:
     requested_at: datetime | None = None
     report_id: str = ""
     accent_color: str = ""  # the customer's branding colour, #rrggbb; "" for the default
+    logo: CoverLogo | None = None  # the customer's logo, inline
 
     @classmethod
     def coerce(cls, value: ReportMeta | Mapping[str, Any]) -> ReportMeta:
@@ -225,6 +230,7 @@ def build_report_context(
             "title": title,
             "customer": meta.customer.strip(),
             "accent": accent_color(meta.accent_color),
+            "logo": meta.logo if meta.logo and meta.logo.uri.startswith(_LOGO_PREFIXES) else None,
             "generated_at": format_datetime(generated_at),
             "generated_date": generated_at.strftime("%Y-%m-%d"),
             "requested_at": format_datetime(meta.requested_at) if meta.requested_at else "",

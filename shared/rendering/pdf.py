@@ -52,6 +52,7 @@ from .environment import (
     get_environment,
     impact_label,
 )
+from .logo import KINDS as LOGO_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ RENDER_POLICY = ResourceAccessPolicy(
 # What the link callback answers for any URL: an empty inline resource, which xhtml2pdf reads
 # without any I/O. Returning "" would not do: xhtml2pdf then falls back to the original URL.
 _INERT_URI = "data:,"
+_LOGO_PREFIXES = tuple(f"data:{kind};base64," for kind in LOGO_KINDS)
 
 
 def _link_callback(uri: str, rel: str | None) -> str:
@@ -115,6 +117,8 @@ def _link_callback(uri: str, rel: str | None) -> str:
     The report templates ask for none; a URL reaching here came from somewhere it should not,
     so it is logged and neutralised, never fetched.
     """
+    if uri.startswith(_LOGO_PREFIXES):
+        return uri  # the customer's logo, inline in the document (rendering/logo.py): no I/O
     log.warning("PDF rendering refused to fetch a resource: %.120r", uri)
     return _INERT_URI
 

@@ -1,22 +1,34 @@
 """A report for a registered customer end to end on devhost: every subscription of the customer,
 each fetched with its own credentials (the app's managed identity, an app registration whose
 secret works, one whose secret Entra refuses); the broken one is left out and named, the others
-counted; the customer's name on the cover; the report listed under its customer; bad requests
+counted; the customer's name, colour and logo on the cover; the report listed under its customer; bad requests
 refused with nothing stored."""
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 import uuid
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from .support import ApiClient
 from .test_customers import app_principal, create_customer, register, secret_auth
 from .test_faults import folded_variants
 
 pytestmark = pytest.mark.e2e
+
+
+def logo_png() -> bytes:
+    """A real 240 x 80 PNG, as a customer would upload it."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (240, 80), (12, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
 
 
 def test_a_customer_wide_report_uses_each_subscriptions_credentials(
@@ -55,14 +67,27 @@ def test_a_customer_wide_report_uses_each_subscriptions_credentials(
     _, html = api.download(report["files"]["html"])
     assert display_name in html.text
     assert "--accent: #c0ffee;" in html.text  # the customer's colour on the cover
+    assert 'class="logo"' not in html.text  # no logo yet
     slug = display_name.lower().replace(" ", "-")
     disposition = html.headers.get("Content-Disposition", "")
     assert re.search(rf'filename="advisor-detailed-report-{slug}-\d{{8}}\.html"', disposition), disposition
 
     # Listed under its customer (and the customer's only report), with its id; a second one
     # pages newest first.
-    again = api.run_report({"customerId": cid, "reportType": "cost", "formats": ["html"]})
+    # Now with a logo: the next report carries it on its HTML and PDF covers, inline.
+    logo = logo_png()
+    patched = api.call(
+        "PATCH", f"/api/customers/{cid}", json={"branding": {"logo": base64.b64encode(logo).decode()}}
+    )
+    assert patched.status_code == 200, patched.text
+    again = api.run_report({"customerId": cid, "reportType": "cost", "formats": ["html", "pdf"]})
     assert again["status"] == "completed", again.get("failure")
+    _, html = api.download(again["files"]["html"])
+    assert f'class="logo" src="data:image/png;base64,{base64.b64encode(logo).decode()}"' in html.text
+    assert 'width="120.0" height="40.0"' in html.text  # 240 x 80 drawn at most 40 high
+    _, pdf = api.download(again["files"]["pdf"])
+    cover = PdfReader(io.BytesIO(pdf.content)).pages[0]
+    assert [(image.image.width, image.image.height) for image in cover.images] == [(240, 80)]
     first = api.list_reports(customerId=cid, limit=1).json()
     assert [r["reportId"] for r in first["reports"]] == [again["reportId"]]
     assert first["reports"][0]["customerId"] == cid and first["continuationToken"]
