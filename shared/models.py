@@ -309,6 +309,8 @@ class Report:
     customer_id: str = ""  # the registered customer the report covers, if it was asked for by customer
     accent_color: str = ""  # that customer's branding colour (#rrggbb) when the report was asked for
     logo_content_type: str = ""  # set when the customer's logo was copied to the report's files
+    provider_name: str = ""  # who prepared the report (REPORT_PROVIDER_NAME when it was asked for)
+    provider_logo_content_type: str = ""  # set when the provider's logo was copied likewise
     source: str = "api"  # "api" or "csv"
     csv_category: str = ""  # a per-category CSV export's category (it has no Category column)
     requested_at: datetime | None = None

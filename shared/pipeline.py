@@ -39,7 +39,7 @@ from .rendering import (
 from .rendering.context import report_title
 from .rendering.logo import CoverLogo, cover_logo
 from .rendering.pdf import footer_text
-from .report_service import FILE_NAMES, csv_blob_name, report_logo_blob, report_resource
+from .report_service import FILE_NAMES, csv_blob_name, provider_logo_blob, report_logo_blob, report_resource
 from .summary import summarize
 from .summary_store import dump_summary, load_summary
 
@@ -261,19 +261,31 @@ def _meta(report: Report) -> ReportMeta:
 
 def _context(report: Report, files: FileStore) -> dict[str, Any]:
     summary = load_summary(files.download(_summary_blob(report.report_id)))
-    meta = _meta(report)
+    meta = dataclasses.replace(_meta(report), provider=report.provider_name)
     if report.logo_content_type:
-        meta = dataclasses.replace(meta, logo=_cover_logo(report, files))
+        logo = _stored_logo(files, report_logo_blob(report.report_id), report.logo_content_type)
+        meta = dataclasses.replace(meta, logo=logo)
+    if report.provider_logo_content_type:
+        blob = provider_logo_blob(report.report_id)
+        provider_logo = _stored_logo(
+            files, blob, report.provider_logo_content_type, max_height=PROVIDER_LOGO_HEIGHT
+        )
+        meta = dataclasses.replace(meta, provider_logo=provider_logo)
     return build_report_context(meta, summary, _generated_at(report))
 
 
-def _cover_logo(report: Report, files: FileStore) -> CoverLogo | None:
+PROVIDER_LOGO_HEIGHT = 20.0  # the provider's logo sits small beside its name
+
+
+def _stored_logo(
+    files: FileStore, blob: str, content_type: str, *, max_height: float = 40.0
+) -> CoverLogo | None:
     try:
-        data = files.download(report_logo_blob(report.report_id))
+        data = files.download(blob)
     except Exception as exc:  # a logo gone missing leaves the cover without it
-        log.warning("Report %s: its logo cannot be read (%s)", report.report_id, type(exc).__name__)
+        log.warning("Logo %s cannot be read (%s)", blob, type(exc).__name__)
         return None
-    return cover_logo(data, report.logo_content_type)
+    return cover_logo(data, content_type, max_height=max_height)
 
 
 def render_html_file(report_id: str, *, store: ReportTable, files: FileStore) -> RenderResult:

@@ -42,6 +42,29 @@ def report_logo_blob(report_id: str) -> str:
     return f"{report_id}/logo"
 
 
+def provider_logo_blob(report_id: str) -> str:
+    return f"{report_id}/provider-logo"
+
+
+def add_provider(report: Report, *, name: str, logo_blob: str, branding: Any, report_files: Any) -> None:
+    """Put who prepares the reports on this one: the name, and a copy of the logo (so the
+    report keeps what it was asked with). A logo that is missing or not a PNG, JPEG or SVG is
+    left out and logged: it is the operator's setting, not the caller's fault."""
+    report.provider_name = name
+    if not logo_blob:
+        return
+    from .customers import sniff_logo
+
+    try:
+        data = branding.download(logo_blob)
+        content_type = sniff_logo(data)
+    except Exception as exc:
+        log.warning("REPORT_PROVIDER_LOGO_BLOB %r cannot be used: %s", logo_blob[:80], type(exc).__name__)
+        return
+    report_files.upload(provider_logo_blob(report.report_id), data, content_type=content_type)
+    report.provider_logo_content_type = content_type
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

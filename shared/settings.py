@@ -123,6 +123,8 @@ class Settings:
     public_base_url: str = ""
     report_link_key: str = ""
     report_link_hours: int = 24
+    provider_name: str = ""
+    provider_logo_blob: str = ""
 
     @property
     def storage_connection(self) -> str:
@@ -171,6 +173,10 @@ def get_settings() -> Settings:
         public_base_url=_public_base_url(),
         report_link_key=env("REPORT_LINK_KEY", ""),
         report_link_hours=_int("REPORT_LINK_HOURS", 24),
+        # Who prepares the reports (an MSP, say): named, with its logo, on every report's cover.
+        # The logo is a blob the operator puts in the branding container.
+        provider_name=env("REPORT_PROVIDER_NAME", "").strip()[:120],
+        provider_logo_blob=env("REPORT_PROVIDER_LOGO_BLOB", "").strip(),
     )
 
 

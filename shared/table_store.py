@@ -548,6 +548,8 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         "customer_id": report.customer_id,
         "accent_color": report.accent_color,
         "logo_content_type": report.logo_content_type,
+        "provider_name": fit_string(report.provider_name or "", 1000),
+        "provider_logo_content_type": report.provider_logo_content_type,
         "source": report.source,
         "csv_category": report.csv_category,
         "savings_note": fit_string(report.savings_note or ""),
@@ -643,6 +645,8 @@ def entity_to_report(entity: dict[str, Any]) -> Report:
         customer_id=read.text("customer_id"),  # "" for rows from before reports named one
         accent_color=read.text("accent_color"),
         logo_content_type=read.text("logo_content_type"),
+        provider_name=read.text("provider_name"),
+        provider_logo_content_type=read.text("provider_logo_content_type"),
         source=read.text("source") or "api",
         csv_category=read.text("csv_category"),
         requested_at=read.time("requested_at"),

@@ -59,6 +59,12 @@ async def _start(
     req: func.HttpRequest, client: df.DurableOrchestrationClient, report: Report
 ) -> func.HttpResponse:
     store = clients.table_store()
+    s = get_settings()
+    if s.provider_name or s.provider_logo_blob:
+        await asyncio.to_thread(
+            report_service.add_provider, report, name=s.provider_name, logo_blob=s.provider_logo_blob,
+            branding=clients.branding_files(), report_files=clients.report_files(),
+        )  # fmt: skip
     await asyncio.to_thread(report_service.create_report, store, report)
     try:
         await client.start_new(ORCHESTRATOR, report.report_id, ReportStart(report.report_id).to_dict())

@@ -23,6 +23,12 @@ from .logo import CoverLogo
 
 _LOGO_PREFIXES = tuple(f"data:{kind};base64," for kind in _LOGO_KINDS)
 
+
+def _inline(logo: CoverLogo | None) -> CoverLogo | None:
+    """Only a logo that is an inline image of a kind we accept reaches a template."""
+    return logo if logo and logo.uri.startswith(_LOGO_PREFIXES) else None
+
+
 TOP_GROUPS_EXECUTIVE = 10
 
 
@@ -76,6 +82,8 @@ class ReportMeta:
     report_id: str = ""
     accent_color: str = ""  # the customer's branding colour, #rrggbb; "" for the default
     logo: CoverLogo | None = None  # the customer's logo, inline
+    provider: str = ""  # who prepared the report
+    provider_logo: CoverLogo | None = None
 
     @classmethod
     def coerce(cls, value: ReportMeta | Mapping[str, Any]) -> ReportMeta:
@@ -230,7 +238,9 @@ def build_report_context(
             "title": title,
             "customer": meta.customer.strip(),
             "accent": accent_color(meta.accent_color),
-            "logo": meta.logo if meta.logo and meta.logo.uri.startswith(_LOGO_PREFIXES) else None,
+            "logo": _inline(meta.logo),
+            "provider": meta.provider.strip(),
+            "provider_logo": _inline(meta.provider_logo),
             "generated_at": format_datetime(generated_at),
             "generated_date": generated_at.strftime("%Y-%m-%d"),
             "requested_at": format_datetime(meta.requested_at) if meta.requested_at else "",

@@ -40,7 +40,9 @@ def _natural_size(data: bytes, content_type: str) -> tuple[float, float]:
         return float(image.width), float(image.height)
 
 
-def cover_logo(data: bytes, content_type: str) -> CoverLogo | None:
+def cover_logo(
+    data: bytes, content_type: str, *, max_height: float = MAX_HEIGHT, max_width: float = MAX_WIDTH
+) -> CoverLogo | None:
     """The logo as the cover draws it, or None when it is not one we can show."""
     if content_type not in KINDS or not data:
         return None
@@ -51,6 +53,6 @@ def cover_logo(data: bytes, content_type: str) -> CoverLogo | None:
         return None
     if width <= 0 or height <= 0:
         return None
-    scale = min(MAX_HEIGHT / height, MAX_WIDTH / width)
+    scale = min(max_height / height, max_width / width)
     uri = f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
     return CoverLogo(uri, round(width * scale, 1), round(height * scale, 1))

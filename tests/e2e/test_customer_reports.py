@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import re
 import uuid
 from typing import Any
@@ -20,6 +21,11 @@ from .test_customers import app_principal, create_customer, register, secret_aut
 from .test_faults import folded_variants
 
 pytestmark = pytest.mark.e2e
+
+
+PROVIDER_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="90" height="30"><rect width="90" height="30"/></svg>'
+)
 
 
 def logo_png() -> bytes:
@@ -80,13 +86,38 @@ def test_a_customer_wide_report_uses_each_subscriptions_credentials(
         "PATCH", f"/api/customers/{cid}", json={"branding": {"logo": base64.b64encode(logo).decode()}}
     )
     assert patched.status_code == 200, patched.text
-    again = api.run_report({"customerId": cid, "reportType": "cost", "formats": ["html", "pdf"]})
+    # And the provider that prepares the reports (an app setting, read when a report is asked
+    # for; the trigger runs in this process): its name and logo on the cover too.
+    from shared import clients
+    from shared.settings import reset_settings
+
+    provider_blob = f"provider-{uuid.uuid4().hex[:8]}.svg"
+    clients.branding_files().upload(provider_blob, PROVIDER_SVG, content_type="image/svg+xml")
+    provider_env = {
+        "REPORT_PROVIDER_NAME": "Fabrikam Cloud Services",
+        "REPORT_PROVIDER_LOGO_BLOB": provider_blob,
+    }
+    saved = {k: os.environ.get(k) for k in provider_env}
+    os.environ.update(provider_env)
+    reset_settings()
+    try:
+        again = api.run_report({"customerId": cid, "reportType": "cost", "formats": ["html", "pdf"]})
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        reset_settings()
     assert again["status"] == "completed", again.get("failure")
     _, html = api.download(again["files"]["html"])
     assert f'class="logo" src="data:image/png;base64,{base64.b64encode(logo).decode()}"' in html.text
     assert 'width="120.0" height="40.0"' in html.text  # 240 x 80 drawn at most 40 high
+    assert "<dt>Prepared by</dt>" in html.text and "Fabrikam Cloud Services" in html.text
+    assert 'class="provider-logo" src="data:image/svg+xml;base64,' in html.text
     _, pdf = api.download(again["files"]["pdf"])
     cover = PdfReader(io.BytesIO(pdf.content)).pages[0]
+    assert "Fabrikam Cloud Services" in cover.extract_text()
     assert [(image.image.width, image.image.height) for image in cover.images] == [(240, 80)]
     first = api.list_reports(customerId=cid, limit=1).json()
     assert [r["reportId"] for r in first["reports"]] == [again["reportId"]]

@@ -86,3 +86,19 @@ def test_the_pdf_cover_draws_the_logo(recs) -> None:
             bare = context_for(recs, ReportType.COST)
             bare_page = PdfReader(io.BytesIO(render_pdf_part(bare, summary))).pages[0]
             assert len(page.get_contents().get_data()) > len(bare_page.get_contents().get_data())
+
+
+def test_the_provider_is_named_with_its_logo_on_both_covers(recs) -> None:
+    provider_logo = cover_logo(SVG, "image/svg+xml", max_height=20)
+    assert provider_logo is not None and provider_logo.height == 20.0
+    context = context_for(
+        recs, ReportType.COST, provider="Fabrikam <Cloud> Services", provider_logo=provider_logo
+    )
+    html = render_html(context)
+    assert "<dt>Prepared by</dt>" in html and "Fabrikam &lt;Cloud&gt; Services" in html
+    assert html.count("<img") == 1 and 'class="provider-logo" src="data:image/svg+xml;base64,' in html
+    [summary] = [p for p in plan_pdf_parts(context["summary"]) if p.kind == "summary"]
+    text = PdfReader(io.BytesIO(render_pdf_part(context, summary))).pages[0].extract_text()
+    assert "PREPARED BY" in text and "Fabrikam <Cloud> Services" in text
+    bare = render_html(context_for(recs, ReportType.COST))
+    assert "Prepared by" not in bare  # no provider configured: no empty line on the cover
