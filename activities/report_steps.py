@@ -21,7 +21,6 @@ import logging
 import azure.durable_functions as df
 
 from shared import clients, pipeline, report_service, telemetry
-from shared.advisor import TOKEN_REJECTED
 from shared.jobs import (
     AssembleInput,
     BeginInput,
@@ -70,37 +69,12 @@ def set_report_status(payload: dict) -> dict:
 @telemetry.observed("fetch_subscription")
 def fetch_subscription(payload: dict) -> dict:
     job = FetchInput.from_dict(payload)
-    store = clients.table_store()
-    report = store.get_report(job.report_id)
-    if report is None or job.subscription_id not in report.subscription_ids:
-        outcome = FetchOutcome(
-            job.subscription_id, ok=False, failure_code="not_in_report",
-            failure_message="The subscription is not part of this report",
-        )  # fmt: skip
-        return outcome.to_dict()
-    for attempt in (1, 2):
-        stale = clients.advisor_clients()
-        outcome = pipeline.fetch_subscription(
-            job.report_id, job.subscription_id, pipeline.report_filters(report),
-            store=store, client_for=clients.advisor_client_for, page_size=get_settings().advisor_page_size,
-        )  # fmt: skip
-        if outcome.ok or outcome.failure_code != TOKEN_REJECTED or attempt == 2:
-            break
-        # ARM refused the token: ask for a new one once before the refusal counts as permanent.
-        log.warning("ARM refused the token for %s; renewing the credential once", job.subscription_id)
-        clients.renew_advisor_credential(stale)
-    _forget_left_out(job.report_id, outcome)
-    pipeline.record_fetch_outcome(job.report_id, outcome, store=store)
-    return outcome.to_dict()
-
-
-def _forget_left_out(report_id: str, outcome: FetchOutcome) -> None:
-    """A subscription left out must not be counted from the pages read before it failed (a
-    repeated nextLink on page 3, retries running out on page 2): its stored rows go."""
-    if not outcome.ok and outcome.subscription_id != "csv":
-        clients.table_store().delete_recommendations(
-            report_id, subscription_id=outcome.subscription_id.lower()
-        )
+    stale = clients.advisor_clients()
+    return pipeline.fetch_report_subscription(
+        job.report_id, job.subscription_id, store=clients.table_store(),
+        client_for=clients.advisor_client_for, page_size=get_settings().advisor_page_size,
+        renew_credential=lambda: clients.renew_advisor_credential(stale),
+    ).to_dict()  # fmt: skip
 
 
 @bp.activity_trigger(input_name="payload", activity="record_fetch_outcome")
@@ -108,7 +82,6 @@ def _forget_left_out(report_id: str, outcome: FetchOutcome) -> None:
 def record_fetch_outcome(payload: dict) -> dict:
     record = OutcomeRecord.from_dict(payload)
     outcome = FetchOutcome.from_dict(record.outcome)
-    _forget_left_out(record.report_id, outcome)
     pipeline.record_fetch_outcome(record.report_id, outcome, store=clients.table_store())
     return {"reportId": record.report_id, "subscriptionId": outcome.subscription_id}
 

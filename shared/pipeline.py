@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from .advisor import FetchStats, fetch_recommendations, subscription_display_name
+from .advisor import TOKEN_REJECTED, FetchStats, fetch_recommendations, subscription_display_name
 from .errors import PermanentError, TransientError
 from .jobs import BeginResult, FetchOutcome, RenderResult, ReportJob, RetrySpec, SummaryResult
 from .models import Recommendation, Report, ReportFilters, ReportStatus
@@ -173,7 +173,44 @@ def begin_report(
 
 
 def record_fetch_outcome(report_id: str, outcome: FetchOutcome, *, store: ReportTable) -> None:
+    """Record how a subscription's fetch ended. A subscription left out must not be counted
+    from the pages read before it failed (a repeated nextLink on page 3, retries running out on
+    page 2): its stored rows go first."""
+    if not outcome.ok and outcome.subscription_id != "csv":
+        store.delete_recommendations(report_id, subscription_id=outcome.subscription_id.lower())
     store.record_subscription_outcome(report_id, outcome.subscription_id, outcome.to_dict())
+
+
+def fetch_report_subscription(
+    report_id: str,
+    subscription_id: str,
+    *,
+    store: ReportTable,
+    client_for: Callable[[str], Any],
+    renew_credential: Callable[[], None],
+    page_size: int | None = None,
+) -> FetchOutcome:
+    """The fetch step of a report: one subscription of the stored report, with the report's
+    effective filters, its outcome recorded. An ARM 401 renews the credential once (MSAL's
+    cache would otherwise hand back the refused token) before it counts as permanent."""
+    report = store.get_report(report_id)
+    if report is None or subscription_id not in report.subscription_ids:
+        return FetchOutcome(
+            subscription_id, ok=False, failure_code="not_in_report",
+            failure_message="The subscription is not part of this report",
+        )  # fmt: skip
+    filters = report_filters(report)
+    outcome = fetch_subscription(
+        report_id, subscription_id, filters, store=store, client_for=client_for, page_size=page_size
+    )
+    if outcome.failure_code == TOKEN_REJECTED:
+        log.warning("ARM refused the token for %s; renewing the credential once", subscription_id)
+        renew_credential()
+        outcome = fetch_subscription(
+            report_id, subscription_id, filters, store=store, client_for=client_for, page_size=page_size
+        )
+    record_fetch_outcome(report_id, outcome, store=store)
+    return outcome
 
 
 def left_out_subscriptions(store: ReportTable, report_id: str) -> dict[str, str]:

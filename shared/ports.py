@@ -33,6 +33,8 @@ class ReportTable(Protocol):
 
     def subscription_outcomes(self, report_id: str) -> list[dict[str, Any]]: ...
 
+    def delete_recommendations(self, report_id: str, *, subscription_id: str | None = None) -> int: ...
+
 
 class FileStore(Protocol):
     """Named files (report files, the summary, uploaded CSVs)."""

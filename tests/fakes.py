@@ -68,6 +68,17 @@ class MemoryTable:
     def subscription_outcomes(self, report_id: str) -> list[dict[str, Any]]:
         return [dict(row) for row in self.outcomes.get(report_id, {}).values()]
 
+    def delete_recommendations(self, report_id: str, *, subscription_id: str | None = None) -> int:
+        rows = self.recommendations.get(report_id, {})
+        gone = [
+            k
+            for k, e in rows.items()
+            if subscription_id is None or e.get("subscription_id") == subscription_id
+        ]
+        for key in gone:
+            del rows[key]
+        return len(gone)
+
 
 class MemoryFiles:
     """``shared.ports.FileStore`` in memory; a missing file raises what the Blob SDK raises."""

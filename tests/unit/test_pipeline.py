@@ -120,6 +120,59 @@ def test_a_transient_fault_is_raised_for_the_retry_policy(table):
         pipeline.fetch_subscription(RID, SUB_A, ReportFilters(), store=table, client_for=client_for)
 
 
+def test_the_fetch_step_renews_a_refused_token_once_then_takes_the_second_answer(table):
+    from shared.advisor import TOKEN_REJECTED
+
+    store_report(table)
+    answers = [PermanentError("ARM refused the token (HTTP 401)", code=TOKEN_REJECTED),
+               PermanentError("No access to the subscription", code="forbidden")]  # fmt: skip
+    renewed: list[bool] = []
+
+    def client_for(sub: str):
+        raise answers.pop(0)
+
+    outcome = pipeline.fetch_report_subscription(
+        RID, SUB_B, store=table, client_for=client_for, renew_credential=lambda: renewed.append(True)
+    )
+    assert renewed == [True] and outcome.failure_code == "forbidden"
+    assert pipeline.left_out_subscriptions(table, RID) == {SUB_B: "No access to the subscription"}
+
+
+def test_a_token_refused_twice_counts_as_permanent_after_one_renewal(table):
+    from shared.advisor import TOKEN_REJECTED
+
+    store_report(table)
+    renewed: list[bool] = []
+
+    def client_for(sub: str):
+        raise PermanentError("ARM refused the token (HTTP 401)", code=TOKEN_REJECTED)
+
+    outcome = pipeline.fetch_report_subscription(
+        RID, SUB_A, store=table, client_for=client_for, renew_credential=lambda: renewed.append(True)
+    )
+    assert renewed == [True] and outcome.failure_code == TOKEN_REJECTED
+
+
+def test_the_fetch_step_refuses_a_subscription_the_stored_report_does_not_cover(table):
+    store_report(table)
+    other = "00000000-0000-0000-0000-000000000009"
+    outcome = pipeline.fetch_report_subscription(
+        RID, other, store=table, client_for=lambda s: pytest.fail("no fetch"), renew_credential=lambda: None
+    )
+    assert (outcome.ok, outcome.failure_code) == (False, "not_in_report")
+    assert table.subscription_outcomes(RID) == []
+
+
+def test_a_subscription_left_out_loses_the_rows_stored_before_it_failed(table):
+    store_report(table)
+    seed(table, 6)
+    subs = {r.subscription_id.lower() for r in table.iter_recommendations(RID)}
+    [sub] = subs  # the seeded rows belong to one subscription
+    pipeline.record_fetch_outcome(RID, FetchOutcome(sub, ok=False, failure_message="incomplete"), store=table)
+    assert list(table.iter_recommendations(RID)) == []
+    pipeline.record_fetch_outcome(RID, FetchOutcome("csv", ok=False), store=table)  # no subscription
+
+
 # -- summarize plans the PDF once; every part renders from that plan -----------------------
 
 
