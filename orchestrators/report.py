@@ -20,6 +20,7 @@ after its retries) is left out and named; the report fails only when nothing cou
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
@@ -105,27 +106,8 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
     try:
         # -- fetch: a sub-orchestration per subscription (or the CSV import), raced against a timeout
         status("fetching", subscriptionsTotal=len(job.subscription_ids) if job.source == "api" else 1)
-        if job.source == "csv":
-            fetches = [
-                run_step(context, "import_csv", CsvImportInput(rid).to_dict(), job.retry, f"{rid}:csv")
-            ]
-        else:
-            fetches = [fetch_subscription(context, rid, sub, job.retry) for sub in job.subscription_ids]
-        fetched = context.task_all(fetches)
-        deadline = context.create_timer(context.current_utc_datetime + timedelta(seconds=job.fetch_timeout_s))
-        winner = yield context.task_any([fetched, deadline])
-        if winner is deadline:
-            raise ReportFailed(
-                "fetch_timeout",
-                f"Fetching recommendations did not finish within {job.fetch_timeout_s} s; "
-                "the report was stopped",
-            )
-        deadline.cancel()
-        outcomes = [_fetch_outcome(raw) for raw in fetched.result]
+        outcomes = yield from _fetch_stage(context, job)
         durations["fetch"] = _seconds(context, started)
-        failure = fetch_failure(outcomes)
-        if failure:
-            raise failure
 
         # -- summarize (also moves the report to "generating")
         left_out = sum(not o.ok for o in outcomes)
@@ -141,36 +123,7 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         # -- render: a step per format, the PDF in parts
         status("generating", recommendations=summary.recommendation_count)
         render_started = context.current_utc_datetime
-        renders = []
-        if "html" in job.formats:
-            renders.append(
-                run_step(context, "render_html", RenderInput(rid, "html").to_dict(), job.retry, f"{rid}:html")
-            )
-        if "pdf" in job.formats:
-            renders += [
-                run_step(
-                    context,
-                    "render_pdf_part",
-                    RenderInput(rid, "pdf", part).to_dict(),
-                    job.retry,
-                    f"{rid}:pdf:{part:04d}",
-                )  # fmt: skip
-                for part in range(summary.pdf_parts)
-            ]
-        rendered = [StepOutcome.from_dict(o) for o in (yield context.task_all(renders))]
-        broken = [o for o in rendered if not o.ok]
-        if broken:
-            raise ReportFailed(
-                "render_failed",
-                f"{len(broken)} of {len(rendered)} report files could not be rendered: {broken[0].error}",
-            )
-        results = [RenderResult.from_dict(o.result) for o in rendered]
-        files = {r.fmt: r.blob for r in results if r.fmt == "html"}
-        if "pdf" in job.formats:
-            parts = sorted((r for r in results if r.fmt == "pdf"), key=lambda r: r.part)
-            assembled = RenderResult.from_dict((yield context.call_activity_with_retry(
-                "assemble_pdf", retry, AssembleInput(rid, [p.blob for p in parts]).to_dict())))  # fmt: skip
-            files["pdf"] = assembled.blob
+        files = yield from _render_stage(context, job, summary.pdf_parts, retry)
         durations["render"] = _seconds(context, render_started)
         durations["total"] = _seconds(context, started)
 
@@ -193,6 +146,71 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         if not context.is_replaying:
             log.warning("Report %s failed: %s %s", rid, code, message)
         return {"reportId": rid, "status": "failed", "failureCode": code, "failureMessage": message}
+
+
+def _fetch_stage(
+    context: df.DurableOrchestrationContext, job: ReportJob
+) -> Generator[Any, Any, list[FetchOutcome]]:
+    """Fetch every subscription (or import the CSV) in sub-orchestrations, raced against the
+    fetch timeout; the outcomes, or ReportFailed when the time ran out or nothing was read."""
+    rid = job.report_id
+    if job.source == "csv":
+        fetches = [run_step(context, "import_csv", CsvImportInput(rid).to_dict(), job.retry, f"{rid}:csv")]
+    else:
+        fetches = [fetch_subscription(context, rid, sub, job.retry) for sub in job.subscription_ids]
+    fetched = context.task_all(fetches)
+    deadline = context.create_timer(context.current_utc_datetime + timedelta(seconds=job.fetch_timeout_s))
+    winner = yield context.task_any([fetched, deadline])
+    if winner is deadline:
+        raise ReportFailed(
+            "fetch_timeout",
+            f"Fetching recommendations did not finish within {job.fetch_timeout_s} s; the report was stopped",
+        )
+    deadline.cancel()
+    outcomes = [_fetch_outcome(raw) for raw in fetched.result]
+    failure = fetch_failure(outcomes)
+    if failure:
+        raise failure
+    return outcomes
+
+
+def _render_stage(
+    context: df.DurableOrchestrationContext, job: ReportJob, pdf_parts: int, retry: df.RetryOptions
+) -> Generator[Any, Any, dict[str, str]]:
+    """Render each file (the PDF in parts) in step sub-orchestrations, then assemble the PDF;
+    the files by format, or ReportFailed when a file could not be rendered."""
+    rid = job.report_id
+    renders = []
+    if "html" in job.formats:
+        renders.append(
+            run_step(context, "render_html", RenderInput(rid, "html").to_dict(), job.retry, f"{rid}:html")
+        )
+    if "pdf" in job.formats:
+        renders += [
+            run_step(
+                context,
+                "render_pdf_part",
+                RenderInput(rid, "pdf", part).to_dict(),
+                job.retry,
+                f"{rid}:pdf:{part:04d}",
+            )
+            for part in range(pdf_parts)
+        ]
+    rendered = [StepOutcome.from_dict(o) for o in (yield context.task_all(renders))]
+    broken = [o for o in rendered if not o.ok]
+    if broken:
+        raise ReportFailed(
+            "render_failed",
+            f"{len(broken)} of {len(rendered)} report files could not be rendered: {broken[0].error}",
+        )
+    results = [RenderResult.from_dict(o.result) for o in rendered]
+    files = {r.fmt: r.blob for r in results if r.fmt == "html"}
+    if "pdf" in job.formats:
+        parts = sorted((r for r in results if r.fmt == "pdf"), key=lambda r: r.part)
+        assembled = RenderResult.from_dict((yield context.call_activity_with_retry(
+            "assemble_pdf", retry, AssembleInput(rid, [p.blob for p in parts]).to_dict())))  # fmt: skip
+        files["pdf"] = assembled.blob
+    return files
 
 
 def _fetch_outcome(raw: Any) -> FetchOutcome:
