@@ -36,17 +36,20 @@ def test_a_terminated_orchestration_ends_its_report_as_failed(
     api: ApiClient, stack: Any, new_subscriptions: Any
 ) -> None:
     sub = new_subscriptions(1, 10)[0]["subscriptionId"]
-    stack.standin.inject_fault(subscription=sub, operation="list", delay=3, count=1)
+    stack.standin.inject_fault(subscription=sub, operation="list", delay=5, count=1)
     seq = last_seq(stack)
     started = api.start({"subscriptionIds": [sub], "reportType": "detailed", "formats": ["html"]})
     location, report_id = started.headers["Location"], started.json()["reportId"]
-    while not arm_requests_since(stack, seq, sub):  # the fetch has begun (and is held 3 s)
-        time.sleep(0.05)
+    # The fetch has begun once its sub-orchestration exists (the stand-in records a request only
+    # when it answers, after the 5 s hold, which would leave the report time to complete).
+    host = stack.host
+    with within(10):
+        while host.engine.get(f"{report_id}:fetch:{sub.lower()}") is None:
+            time.sleep(0.05)
     running = api.get(location)
     assert running.status_code == 202, running.text
 
     # An operator (or a crash the runtime gave up on) ends the orchestration, through the host.
-    host = stack.host
     host.run(host.client().terminate(report_id, "stopped by an operator at C:\\ops\\kill.ps1"))
     with within(10):
         while host.run(host.client().get_status(report_id)).runtime_status.value != "Terminated":
