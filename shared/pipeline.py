@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from .advisor import TOKEN_REJECTED, FetchStats, fetch_recommendations, subscription_display_name
 from .errors import PermanentError, TransientError
 from .jobs import BeginResult, FetchOutcome, RenderResult, ReportJob, RetrySpec, SummaryResult
-from .models import Recommendation, Report, ReportFilters, ReportStatus
+from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType
 from .ports import FileStore, ReportTable
 from .rendering import (
     DEFAULT_ROWS_PER_PART,
@@ -259,7 +259,11 @@ def summarize_report(
     put the headline figures and the left-out subscriptions on the report entity, and move the
     report on to ``generating``."""
     report = _report_or_fail(store, report_id)
-    summary = summarize(store.iter_recommendations(report_id), filters=report_filters(report))
+    summary = summarize(
+        store.iter_recommendations(report_id),
+        filters=report_filters(report),
+        by_area=report.report_type is ReportType.OPERATIONS,
+    )
     blob = files.upload(_summary_blob(report_id), dump_summary(summary), content_type="application/json")
     parts = plan_pdf_parts(summary, rows_per_part, include_details=shows_resources(report.report_type))
     files.upload(_pdf_plan_blob(report_id), dump_pdf_plan(parts), content_type="application/json")
