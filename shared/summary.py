@@ -38,6 +38,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.action_plan import stable_id, unique_ids
 from shared.models import CATEGORIES, IMPACTS, Recommendation, ReportFilters, parse_money
 from shared.text import plain_text
 
@@ -119,7 +120,8 @@ class ResourceRow:
     lookback_days: int | None = None
     quantity: str = ""
     variants: int = 1  # reservation variants (lookback/term) folded into this row
-    resource_id: str = ""
+    resource_id: str = ""  # the ARM resource id ("" for a CSV row)
+    stable_id: str = ""  # the action plan's id (shared.action_plan), unique within the report
     kind: str = ""  # one of SAVINGS_KINDS for a cost row, "" otherwise
     action: str = ""  # Advisor's recommendationType (Shutdown, Right-size, ...) when given
     region: str = ""
@@ -707,6 +709,7 @@ class _Builder:
             quantity=ext.get("displayQty", "") or ext.get("qty", ""),
             variants=variants,
             resource_id=rec.resource_id,
+            stable_id=stable_id(rec),
             kind=savings_kind(rec) if monthly else "",
             action=ext.get("recommendationType", ""),
             region=ext.get("region", "") or ext.get("regionId", "") or ext.get("location", ""),
@@ -770,6 +773,9 @@ class _Builder:
         for group in self.groups.values():
             group.rows.sort(key=_row_sort_key)
         s.groups = sorted(self.groups.values(), key=_area_group_sort_key if self.by_area else _group_sort_key)
+        rows = [row for group in s.groups for row in group.rows]
+        for row, unique in zip(rows, unique_ids(row.stable_id for row in rows), strict=True):
+            row.stable_id = unique
         s.top_opportunities = top_opportunities(s.groups, [t.currency for t in s.savings], self.top_n)
         s.group_count = len(s.groups)
         s.row_count = sum(g.count for g in s.groups)
