@@ -52,6 +52,7 @@ from .environment import (
     get_environment,
     impact_label,
 )
+from . import typeface
 from .logo import KINDS as LOGO_KINDS
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ RENDER_POLICY = ResourceAccessPolicy(
 # without any I/O. Returning "" would not do: xhtml2pdf then falls back to the original URL.
 _INERT_URI = "data:,"
 _LOGO_PREFIXES = tuple(f"data:{kind};base64," for kind in LOGO_KINDS)
+# Charts (rendering/charts.py): SVG drawn by svglib from the bytes in the URI, with no I/O.
+_INLINE_PREFIXES = (*_LOGO_PREFIXES, "data:image/svg+xml;base64,")
 
 
 def _link_callback(uri: str, rel: str | None) -> str:
@@ -117,8 +120,8 @@ def _link_callback(uri: str, rel: str | None) -> str:
     The report templates ask for none; a URL reaching here came from somewhere it should not,
     so it is logged and neutralised, never fetched.
     """
-    if uri.startswith(_LOGO_PREFIXES):
-        return uri  # the customer's logo, inline in the document (rendering/logo.py): no I/O
+    if uri.startswith(_INLINE_PREFIXES):
+        return uri  # a logo (rendering/logo.py) or a chart, inline in the document: no I/O
     log.warning("PDF rendering refused to fetch a resource: %.120r", uri)
     return _INERT_URI
 
@@ -351,6 +354,7 @@ def _relaxed_gc() -> Iterator[None]:
 
 def html_to_pdf(html: str) -> bytes:
     """Convert one part's markup with xhtml2pdf: no fetches, errors raised, bytes returned."""
+    typeface.register()
     out = io.BytesIO()
     with _render_lock, _relaxed_gc():
         status = pisa.CreatePDF(
