@@ -38,7 +38,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.action_plan import stable_id, unique_ids
+from shared.action_plan import OpenItem, stable_id, unique_ids
 from shared.models import CATEGORIES, IMPACTS, Recommendation, ReportFilters, parse_money
 from shared.text import plain_text
 
@@ -257,6 +257,9 @@ class ReportSummary:
     achievable: dict[str, SavingsTotal] = field(default_factory=dict)
     savings_by_subscription: dict[str, dict[str, SavingsTotal]] = field(default_factory=dict)
     achievable_by_subscription: dict[str, dict[str, SavingsTotal]] = field(default_factory=dict)
+    # What changed since the previous report of the same scope (shared.pipeline fills it):
+    # shared.action_plan.Changes.to_dict() plus previousReportId / previousRequestedAt.
+    changes: dict[str, Any] | None = None
 
     @property
     def high_impact(self) -> int:
@@ -287,6 +290,7 @@ class ReportSummary:
             "achievable": [t.to_dict() for t in self.achievable.values()],
             "savingsBySubscription": _nested_to_dict(self.savings_by_subscription),
             "achievableBySubscription": _nested_to_dict(self.achievable_by_subscription),
+            "changes": self.changes,
         }
 
     @classmethod
@@ -313,7 +317,19 @@ class ReportSummary:
             achievable={t["currency"]: SavingsTotal.from_dict(t) for t in data.get("achievable") or ()},
             savings_by_subscription=_nested_from_dict(data.get("savingsBySubscription")),
             achievable_by_subscription=_nested_from_dict(data.get("achievableBySubscription")),
+            changes=data.get("changes") or None,
         )
+
+
+def open_items(summary: ReportSummary) -> dict[str, OpenItem]:
+    """The report's counted rows by action-plan id, as a comparison with another report needs
+    them (a reservation's folded variants are not items of their own)."""
+    return {
+        row.stable_id: OpenItem(row.currency, row.monthly_savings, row.annual_savings)
+        for group in summary.groups
+        for row in group.rows
+        if row.stable_id
+    }
 
 
 def _nested_to_dict(nested: Mapping[str, Mapping[str, SavingsTotal]]) -> dict[str, dict[str, Any]]:

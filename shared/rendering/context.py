@@ -12,9 +12,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from shared.models import CATEGORIES, IMPACTS, ReportFilters, ReportType, category_label
+from markupsafe import Markup
+
+from shared.models import CATEGORIES, IMPACTS, ReportFilters, ReportType, category_label, parse_money
 from shared.summary import (
     ACHIEVABLE_RULE,
     KIND_LABELS,
@@ -25,10 +28,13 @@ from shared.summary import (
     impact_rank,
 )
 
-from .environment import CATEGORY_COLORS, IMPACT_COLORS, format_datetime, format_money, impact_label
+from . import charts
+from .environment import CATEGORY_COLORS, format_datetime, format_money, impact_label
 from .logo import KINDS as _LOGO_KINDS
 from .logo import CoverLogo
 
+# Categories in the charts: the colour-blind-safe palette, one fixed colour per category.
+CATEGORY_CHART_COLORS = dict(zip(CATEGORIES, charts.PALETTE, strict=False))
 _LOGO_PREFIXES = tuple(f"data:{kind};base64," for kind in _LOGO_KINDS)
 
 
@@ -214,6 +220,33 @@ CHART_SUBSCRIPTIONS = 12  # bars in a per-subscription chart
 PORTAL_RESOURCE = "https://portal.azure.com/#@/resource"
 
 
+def chart(
+    items: list[dict[str, Any]],
+    target: str = "html",
+    *,
+    title: str = "",
+    currency: str = "",
+    color: str = "",
+    width: float = charts.DEFAULT_WIDTH,
+    max_items: int = charts.DEFAULT_MAX_ITEMS,
+) -> Markup:
+    """A bar chart of ``items`` (label, value, optional color) for the HTML (inline SVG) or the
+    PDF (an image of the same SVG); money values are printed with their currency."""
+    pairs = [(str(i["label"]), float(i["value"])) for i in items]
+    colors = [i.get("color") or color or charts.PALETTE[0] for i in items] if items else None
+    fmt = (lambda v: format_money(Decimal(str(round(v, 2))), currency)) if currency else None
+    svg = charts.bar_chart(
+        pairs,
+        width=width,
+        colors=colors,
+        max_items=max_items,
+        value_format=fmt,
+        title=title,
+        target="pdf" if target == "pdf" else "html",
+    )
+    return charts.pdf_image(svg) if target == "pdf" else svg
+
+
 def portal_url(resource_id: str) -> str:
     """The resource in the Azure portal; "" for anything that is not an ARM resource id."""
     rid = resource_id.strip()
@@ -341,8 +374,23 @@ def _cost(summary: ReportSummary) -> dict[str, Any]:
             if k in kinds
         ]
         achievable = summary.achievable.get(total.currency)
+        bars = [{"label": i["label"], "value": i["value"], "color": charts.PALETTE[2]} for i in items]
+        if achievable is not None:
+            bars.append(
+                {
+                    "label": "Achievable without overlap",
+                    "value": achievable.monthly,
+                    "color": charts.PALETTE[0],
+                }
+            )
         currencies.append(
-            {"currency": total.currency, "total": total, "kinds": _bars(items), "achievable": achievable}
+            {
+                "currency": total.currency,
+                "total": total,
+                "kinds": _bars(items),
+                "achievable": achievable,
+                "chart": bars,
+            }
         )
     groups = [{"group": g, "kind": _group_kind(g)} for g in summary.groups]
     return {"currencies": currencies, "rule": ACHIEVABLE_RULE, "groups": groups}
@@ -426,13 +474,15 @@ def build_report_context(
     categories = _breakdown(summary.counts_by_category, category_keys, summary.total)
     for item in categories:
         item["label"] = category_label(item["key"])
-        item["color"] = CATEGORY_COLORS[_color_key(item["key"])]
+        item["color"] = CATEGORY_CHART_COLORS.get(item["key"], charts.MORE_COLOR)
         item["text"] = f"{item['count']:,} ({item['share']}%)"
+        item["value"] = item["count"]
     impacts = _breakdown(summary.counts_by_impact, impact_keys, summary.total)
     for item in impacts:
         item["label"] = impact_label(item["key"])
-        item["color"] = IMPACT_COLORS.get(item["key"], IMPACT_COLORS["other"])
+        item["color"] = charts.IMPACT_COLORS.get(item["key"], charts.IMPACT_COLORS["other"])
         item["text"] = f"{item['count']:,} ({item['share']}%)"
+        item["value"] = item["count"]
 
     show_resources = shows_resources(report_type)
     groups = summary.groups if show_resources else top_groups(summary.groups, TOP_GROUPS_EXECUTIVE)
@@ -490,8 +540,34 @@ def build_report_context(
         "cost": _cost(summary) if report_type is ReportType.COST else None,
         "security": _security(summary) if report_type is ReportType.SECURITY else None,
         "operations": _operations(summary) if report_type is ReportType.OPERATIONS else None,
-        "changes": getattr(summary, "changes", None),
+        "changes": _changes(summary.changes, REPORT_TYPES[report_type].label),
         "portal_url": portal_url,
+        "chart": chart,
+    }
+
+
+def _changes(data: Mapping[str, Any] | None, label: str) -> dict[str, Any] | None:
+    """The comparison with the previous report as the templates print it."""
+    if not data:
+        return None
+    when = _datetime(data.get("previousRequestedAt"))
+    savings = [
+        {
+            "currency": str(c["currency"]),
+            "previous_monthly": parse_money(c.get("previousMonthly")) or Decimal(0),
+            "current_monthly": parse_money(c.get("currentMonthly")) or Decimal(0),
+            "delta_monthly": parse_money(c.get("deltaMonthly")) or Decimal(0),
+        }
+        for c in data.get("savings") or ()
+    ]
+    return {
+        "previous_label": f"{label[0].lower() + label[1:]} of {when:%Y-%m-%d}"
+        if when
+        else f"previous {label.lower()}",
+        "new": int(data.get("new", 0)),
+        "resolved": int(data.get("resolved", 0)),
+        "still_open": int(data.get("stillOpen", 0)),
+        "savings": savings,
     }
 
 

@@ -123,6 +123,38 @@ def change_text(row: ResourceRow | Opportunity, arrow: str = "\u2192") -> str:
     return " \u00b7 ".join(parts)
 
 
+def buyer_details(row: ResourceRow, arrow: str = "to") -> str:
+    """What a buyer acts on, from Advisor's extendedProperties: for a reservation the SKU,
+    quantity, region, term, lookback and scope; for a savings plan the commitment, term,
+    lookback and scope; for a right-size or shutdown the SKU change, region and the P95 use
+    that justifies it. Only what Advisor gave is printed."""
+    parts: list[str] = []
+    if row.kind in ("reservation", "savings_plan"):
+        if row.commitment:
+            parts.append(f"Commit {row.commitment}" + (f" {row.currency}" if row.currency else ""))
+        sku = row.target_sku or row.current_sku
+        if sku:
+            parts.append(f"{sku} \u00d7 {row.quantity}" if row.quantity else sku)
+        parts += [p for p in (row.region, term_label(row.term)) if p]
+        if row.lookback_days is not None:
+            parts.append(f"{row.lookback_days}-day lookback")
+        if row.scope:
+            parts.append(f"{row.scope} scope")
+        return " \u00b7 ".join(parts)
+    if row.current_sku and row.target_sku and row.target_sku != row.action:
+        parts.append(f"{row.action + ': ' if row.action else ''}{row.current_sku} {arrow} {row.target_sku}")
+    elif row.action or row.current_sku:
+        parts.append(" ".join(p for p in (row.action, row.current_sku) if p))
+    usage = [
+        f"{name} {value}%" for name, value in (("CPU", row.cpu_p95), ("memory", row.memory_p95)) if value
+    ]
+    if usage:
+        parts.append("P95 " + ", ".join(usage))
+    if row.region:
+        parts.append(row.region)
+    return " \u00b7 ".join(parts)
+
+
 def _build() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
@@ -143,6 +175,7 @@ def _build() -> Environment:
         impact_css=impact_css,
         term_label=term_label,
         change=change_text,
+        buyer=buyer_details,
     )
     env.tests["https_url"] = is_https_url
     return env

@@ -44,15 +44,15 @@ from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from shared.summary import RecommendationGroup, ReportSummary, ResourceRow
 
+from . import typeface
 from .environment import (
     CATEGORY_COLORS,
-    change_text,
+    buyer_details,
     format_date,
     format_money,
     get_environment,
     impact_label,
 )
-from . import typeface
 from .logo import KINDS as LOGO_KINDS
 
 log = logging.getLogger(__name__)
@@ -299,7 +299,7 @@ def _row(
         _lines(out.subscription, usable[1]),
     )
     if cost:
-        out.change = change_text(row, arrow="to")
+        out.change = buyer_details(row)
         if row.variants > 1:
             out.change += f" ({row.variants - 1} more variant{'s' if row.variants > 2 else ''} not counted)"
         lines = max(lines, _lines(out.change, usable[2]))
