@@ -317,3 +317,38 @@ def test_a_failed_report_is_never_completed(table, files):
     with pytest.raises(PermanentError) as err:
         pipeline.finalize_report(RID, {"html": f"{RID}/report.html"}, {}, store=table, files=files)
     assert err.value.code == "conflict" and table.get_report(RID).status is ReportStatus.FAILED
+
+
+# -- what changed since the previous report -----------------------------------------------------
+
+PREVIOUS = "0b0e8f5c-4c55-4b43-9d3c-9b0e3f3b1a00"
+
+
+def test_the_executive_compares_with_the_previous_report_of_the_same_scope(table, files):
+    earlier = datetime(2026, 10, 30, 9, 0, tzinfo=UTC)
+    store_report(table, report_id=PREVIOUS, report_type=ReportType.EXECUTIVE, requested_at=earlier)
+    table.save_recommendations(PREVIOUS, [make_recommendation(i) for i in range(0, 6)])  # items 0-5
+    pipeline.summarize_report(PREVIOUS, store=table, files=files)
+    previous = table.get_report(PREVIOUS)
+    previous.status = ReportStatus.COMPLETED
+    table.save_report(previous)
+    # another type and another scope are not compared with
+    store_report(table, report_id="0b0e8f5c-4c55-4b43-9d3c-9b0e3f3b1a02", requested_at=earlier)
+
+    store_report(table, report_type=ReportType.EXECUTIVE)
+    table.save_recommendations(RID, [make_recommendation(i) for i in range(3, 10)])  # 3-5 stay, 6-9 new
+    pipeline.summarize_report(RID, store=table, files=files)
+    summary = pipeline.load_summary(files.download(f"{RID}/summary.json"))
+    assert summary.changes is not None
+    assert (summary.changes["new"], summary.changes["resolved"], summary.changes["stillOpen"]) == (4, 3, 3)
+    assert summary.changes["previousReportId"] == PREVIOUS
+    html = files.download(pipeline.render_html_file(RID, store=table, files=files).blob).decode()
+    assert "Since the previous report" in html and "executive summary of 2026-10-30" in html
+
+
+def test_no_comparison_without_a_previous_report_of_the_same_scope(table, files):
+    store_report(table, report_type=ReportType.EXECUTIVE)
+    seed(table)
+    pipeline.summarize_report(RID, store=table, files=files)
+    summary = pipeline.load_summary(files.download(f"{RID}/summary.json"))
+    assert summary.changes is None
