@@ -29,6 +29,7 @@ import io
 import json
 import logging
 import math
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from typing import IO, Any
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
@@ -380,7 +382,12 @@ def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[s
             f"part {spec.index} was planned for {spec.total_rows} rows but the summary has "
             f"{summary.row_count}: plan and render from the same data"
         )
-    common = {"part": spec, "layout": _layout(), "category_colors": CATEGORY_COLORS}
+    common = {
+        "part": spec,
+        "layout": _layout(),
+        "category_colors": CATEGORY_COLORS,
+        "font_family": typeface.FAMILY,
+    }
     if spec.kind == "summary":
         return env.get_template(SUMMARY_TEMPLATE).render({**context, **common})
     if spec.kind != "detail":
@@ -405,14 +412,46 @@ def render_pdf_part(context: Mapping[str, Any], part_spec: PartSpec | Mapping[st
 
 # --- merging ------------------------------------------------------------------------------
 
-_FOOTER_FONT = "/ARFooter"
-_FOOTER_SIZE = 7
+_FOOTER_SIZE = 8
+_FOOTER_COLOR = (0.36, 0.4, 0.46)
+_FONT_NAME = re.compile(rb"/(F\d+(?:\+\d+)?) ")
 
 
-def _pdf_text(text: str) -> bytes:
-    """A PDF literal string in WinAnsi (what the standard Helvetica font encodes)."""
-    raw = text.encode("cp1252", "replace")
-    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+def _footer_overlay(sizes: Sequence[tuple[float, float]], footer: str, number_pages: bool) -> bytes:
+    """One page per page of the merged file, with its footer and page number only, drawn by
+    reportlab in the report's own fonts (embedded), so any title prints."""
+    typeface.register()
+    out = io.BytesIO()
+    canvas = Canvas(out, initialFontName=typeface.SANS, pageCompression=1)
+    total = len(sizes)
+    margin, baseline = 14 * MM, 7 * MM
+    for number, (width, height) in enumerate(sizes, start=1):
+        canvas.setPageSize((width, height))
+        canvas.setFillColorRGB(*_FOOTER_COLOR)
+        label = f"Page {number} of {total}" if number_pages else ""
+        label_x = width - margin - typeface.text_width(label, _FOOTER_SIZE)
+        x = margin
+        if footer:
+            room = label_x - margin - 12 if label else width - 2 * margin
+            for run, font in typeface.runs(_fit(footer, room)):
+                canvas.setFont(font, _FOOTER_SIZE)
+                canvas.drawString(x, baseline, run)
+                x += typeface.text_width(run, _FOOTER_SIZE)
+        if label:
+            canvas.setFont(typeface.SANS, _FOOTER_SIZE)
+            canvas.drawString(label_x, baseline, label)
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def _fit(text: str, width: float) -> str:
+    """The footer cut with an ellipsis where it would run into the page number."""
+    if typeface.text_width(text, _FOOTER_SIZE) <= width:
+        return text
+    while text and typeface.text_width(text + "\u2026", _FOOTER_SIZE) > width:
+        text = text[:-1]
+    return text.rstrip() + "\u2026"
 
 
 def _inherited(page: Any, key: str) -> Any:
@@ -429,36 +468,26 @@ def _inherited(page: Any, key: str) -> Any:
 def _stamp_footer(writer: PdfWriter, footer: str, number_pages: bool) -> None:
     """Footer text on the left and 'Page i of n' on the right of every page of the merged file.
 
-    Appended as one small content stream per page (the page's own content is wrapped in q/Q),
-    rather than merging an overlay page, which would re-parse every page's content.
+    The stamps are drawn on an overlay (``_footer_overlay``) whose content streams are appended
+    to each page, with its fonts (renamed /AR...) added to the page's resources; the page's own
+    content is wrapped in q/Q. That is rather than merging the overlay pages, which would
+    re-parse every page's content.
     """
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-        }
-    )
-    font_ref = writer._add_object(font)
+    sizes = [(float(p.mediabox.width), float(p.mediabox.height)) for p in writer.pages]
+    overlay = PdfReader(io.BytesIO(_footer_overlay(sizes, footer, number_pages)))
+    cloned: dict[Any, Any] = {}  # the overlay's font objects, added to the writer once each
     push = DecodedStreamObject()
     push.set_data(b"q\n")
     push_ref = writer._add_object(push)
-    total = len(writer.pages)
-    margin = 12 * MM
-    baseline = 7 * MM
-    for number, page in enumerate(writer.pages, start=1):
-        width = float(page.mediabox.width)
-        ops = [b"Q", b"q 0.36 0.4 0.46 rg BT", _FOOTER_FONT.encode() + b" %d Tf" % _FOOTER_SIZE]
-        if footer:
-            ops.append(b"%.2f %.2f Td " % (margin, baseline) + _pdf_text(footer) + b" Tj")
-        if number_pages:
-            label = f"Page {number} of {total}"
-            x = width - margin - stringWidth(label, "Helvetica", _FOOTER_SIZE)
-            ops.append(b"1 0 0 1 %.2f %.2f Tm " % (x, baseline) + _pdf_text(label) + b" Tj")
-        ops.append(b"ET Q")
+    for page, stamp_page in zip(writer.pages, overlay.pages, strict=True):
+        stamp_resources: Any = stamp_page["/Resources"].get_object()
+        stamp_fonts: Any = stamp_resources.get("/Font")
+        stamp_fonts = stamp_fonts.get_object() if stamp_fonts is not None else DictionaryObject()
+        data = stamp_page.get_contents()
         stamp = DecodedStreamObject()
-        stamp.set_data(b"\n".join(ops) + b"\n")
+        stamp.set_data(
+            b"Q q\n" + _FONT_NAME.sub(rb"/AR\1 ", data.get_data() if data is not None else b"") + b"\nQ\n"
+        )
         stamp_ref = writer._add_object(stamp)
 
         resources = _inherited(page, "/Resources")
@@ -468,9 +497,14 @@ def _stamp_footer(writer: PdfWriter, footer: str, number_pages: bool) -> None:
             resources = DictionaryObject(resources)
         page[NameObject("/Resources")] = resources
         fonts = resources.get("/Font")
-        fonts = fonts.get_object() if fonts is not None else DictionaryObject()
+        fonts = DictionaryObject(fonts.get_object()) if fonts is not None else DictionaryObject()
         resources[NameObject("/Font")] = fonts
-        fonts[NameObject(_FOOTER_FONT)] = font_ref
+        for name, ref in stamp_fonts.items():
+            key = ref.idnum if hasattr(ref, "idnum") else id(ref)
+            if key not in cloned:
+                copy = ref.get_object().clone(writer)
+                cloned[key] = copy.indirect_reference or writer._add_object(copy)
+            fonts[NameObject("/AR" + name[1:])] = cloned[key]
 
         contents = page.get("/Contents")
         existing: list[Any] = []

@@ -24,9 +24,11 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from reportlab import rl_config
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import tables
 
 FONT_DIR = Path(__file__).parent / "fonts"
 
@@ -61,6 +63,11 @@ def register() -> None:
             addMapping(SANS, bold, italic, face)
         for bold, italic in ((0, 0), (1, 0), (0, 1), (1, 1)):
             addMapping(CJK, bold, italic, CJK)
+        # Every canvas (and so every xhtml2pdf document) starts in this font; left at Helvetica,
+        # each PDF would name that non-embedded font even where no text uses it.
+        rl_config.canvas_basefontname = SANS
+        # ... and every table cell sets its style's font before drawing (read at import time).
+        tables.CellStyle.fontname = SANS
         _register_xhtml2pdf()
         _register_svglib()
         _registered = True
