@@ -95,9 +95,8 @@ def print_summary(report: dict[str, Any], paths: dict[str, Path], elapsed: float
 
 def _tenant_customer(tenant: str | dict[str, Any] | None) -> str:
     """The customer name a tenant file suggests for a report over all of it ("" when none)."""
-    if isinstance(tenant, str):
-        tenant = json.loads(Path(tenant).read_text(encoding="utf-8"))
-    return str((tenant or {}).get("customer") or "")
+    data = json.loads(Path(tenant).read_text(encoding="utf-8")) if isinstance(tenant, str) else tenant
+    return str((data or {}).get("customer") or "")
 
 
 def main(argv: list[str] | None = None) -> int:

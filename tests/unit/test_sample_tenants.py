@@ -59,7 +59,7 @@ def _usd(sku: str) -> Decimal:
 
 @pytest.mark.parametrize("name", sorted(TENANTS))
 def test_right_size_goes_down_and_saves_the_difference(name: str) -> None:
-    seen = Counter()
+    seen: Counter[str] = Counter()
     for sub, props in _items(TENANTS[name]):
         ext = props["extendedProperties"]
         kind = ext.get("recommendationType")
@@ -82,7 +82,7 @@ def test_right_size_goes_down_and_saves_the_difference(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(TENANTS))
 def test_reservations_savings_plans_and_idle_resources_save_a_fraction_of_what_is_paid(name: str) -> None:
-    kinds = Counter()
+    kinds: Counter[str] = Counter()
     for sub, props in _items(TENANTS[name]):
         ext = props["extendedProperties"]
         if "savingsAmount" not in ext or ext.get("recommendationType"):
@@ -113,7 +113,7 @@ def test_reservations_savings_plans_and_idle_resources_save_a_fraction_of_what_i
 
 @pytest.mark.parametrize("name", sorted(TENANTS))
 def test_a_resource_is_listed_once_per_recommendation_type(name: str) -> None:
-    keys = Counter()
+    keys: Counter[tuple[str, ...]] = Counter()
     for _, props in _items(TENANTS[name]):
         ext = props["extendedProperties"]
         keys[
