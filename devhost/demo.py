@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from devhost.sample_tenant import resolve_tenant
 from devhost.stack import DevStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,6 +93,12 @@ def print_summary(report: dict[str, Any], paths: dict[str, Path], elapsed: float
     )
 
 
+def _tenant_customer(tenant: str | dict[str, Any] | None) -> str:
+    """The customer name a tenant file suggests for a report over all of it ("" when none)."""
+    data = json.loads(Path(tenant).read_text(encoding="utf-8")) if isinstance(tenant, str) else tenant
+    return str((data or {}).get("customer") or "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -99,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         default="detailed",
         choices=["detailed", "executive", "cost", "security", "operations"],
     )
-    parser.add_argument("--customer", default="Contoso Group")
+    parser.add_argument(
+        "--tenant", default=None,
+        help="the stand-in's tenant: 'sample' (the bundled one, the default), 'big' or a JSON file",
+    )  # fmt: skip
+    parser.add_argument("--customer", default=None, help="default: the tenant's own, else Contoso Group")
     parser.add_argument("--out", default=str(ROOT / "out"))
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -108,13 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     print("Starting Azurite, the Azure stand-in and the Functions host ...")
     # Links signed for one report (shared/links.py), as a Logic App is given them: the demo polls
     # and downloads without its function key.
-    with DevStack(settings={"REPORT_LINK_KEY": secrets.token_urlsafe(32)}) as stack:
+    tenant = resolve_tenant(args.tenant)
+    customer = args.customer or _tenant_customer(tenant) or "Contoso Group"
+    with DevStack(tenant=tenant, settings={"REPORT_LINK_KEY": secrets.token_urlsafe(32)}) as stack:
         print(f"  Functions host at {stack.url}")
         body = {
             "subscriptionIds": stack.standin.subscription_ids,
             "reportType": args.report_type,
             "formats": ["html", "pdf"],
-            "customer": args.customer,
+            "customer": customer,
         }
         status, headers, answer = _call(f"{stack.url}/api/reports?code={stack.key}", body)
         print(f"POST /api/reports -> {status}, report {json.loads(answer)['reportId']}")

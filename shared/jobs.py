@@ -104,7 +104,9 @@ class ReportJob(Payload):
         if not self.report_id:
             raise InvalidInputError("report_id is required", field="report_id")
         if not self.formats or any(f not in FORMATS for f in self.formats):
-            raise InvalidInputError("formats must be a non-empty subset of html, pdf", field="formats")
+            raise InvalidInputError(
+                f"formats must be a non-empty subset of {', '.join(FORMATS)}", field="formats"
+            )
         if self.source == "api":
             if not 1 <= len(self.subscription_ids) <= MAX_SUBSCRIPTIONS or not all(
                 map(is_guid, self.subscription_ids)
@@ -216,7 +218,7 @@ class SummaryResult(Payload):
 @dataclass
 class RenderInput(Payload):
     report_id: str
-    fmt: str  # "html" or "pdf"
+    fmt: str  # "html", "pdf", "xlsx" or "csv"
     part: int = 0  # PDF part index; 0 for HTML
 
 

@@ -25,7 +25,12 @@ from .table_store import TableStore
 
 log = logging.getLogger(__name__)
 
-FILE_NAMES = {"html": "advisor-report.html", "pdf": "advisor-report.pdf"}
+FILE_NAMES = {
+    "html": "advisor-report.html",
+    "pdf": "advisor-report.pdf",
+    "xlsx": "advisor-action-plan.xlsx",
+    "csv": "advisor-action-plan.csv",
+}
 
 
 def new_report_id() -> str:
@@ -274,7 +279,7 @@ def report_resource(
 def file_download_url(store: TableStore, files: BlobStore, report_id: str, fmt: str, *, minutes: int) -> str:
     """A short-lived read-only URL for a completed report's file, or InvalidInputError/None."""
     if fmt not in FILE_NAMES:
-        raise InvalidInputError(f"format {fmt[:20]!r} is not one of html, pdf", field="format")
+        raise InvalidInputError(f"format {fmt[:20]!r} is not one of {', '.join(FILE_NAMES)}", field="format")
     report = store.get_report(report_id)
     if report is None or report.status is not ReportStatus.COMPLETED or fmt not in report.files:
         return ""
