@@ -438,11 +438,13 @@ ACHIEVABLE_RULE = (
 
 def savings_kind(rec: Recommendation) -> str:
     """Which kind of saving a cost recommendation is (see :data:`SAVINGS_KINDS`); "" for others."""
+    if rec.category != "cost":
+        return ""
     if rec.is_reservation:
         return KIND_RESERVATION
-    if is_commitment(rec):
-        return KIND_SAVINGS_PLAN
-    return KIND_RESOURCE if rec.category == "cost" else ""
+    ext = rec.extended_properties
+    kind = ext.get("recommendationType", "").lower().replace(" ", "").replace("_", "")
+    return KIND_SAVINGS_PLAN if "savingsplan" in kind or ext.get("term") else KIND_RESOURCE
 
 
 def _achievable(rows: Iterable[ResourceRow]) -> Decimal:

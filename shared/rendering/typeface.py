@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from reportlab import rl_config
+from reportlab.graphics import shapes
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -68,6 +69,8 @@ def register() -> None:
         rl_config.canvas_basefontname = SANS
         # ... and every table cell sets its style's font before drawing (read at import time).
         tables.CellStyle.fontname = SANS
+        # ... and every chart drawing (svglib -> reportlab graphics) starts its state in this font.
+        shapes.STATE_DEFAULTS["fontName"] = SANS
         _register_xhtml2pdf()
         _register_svglib()
         _registered = True

@@ -132,5 +132,7 @@ def test_every_script_comes_back_as_text(pdfs, report_type):
             assert name in text, name
         shown = [s for s in SCRIPTS if f"rg-{s}" in text]
         assert len(shown) >= 3, shown  # resource groups in several scripts, each exactly
-    for script in SCRIPTS:
-        assert script in text, script
+    # The executive summary names no subscription or resource group and shows the top risks
+    # only, so some of the scripts (used there in the fixture's names) are not on it.
+    shown = [script for script in SCRIPTS if script in text]
+    assert len(shown) >= (5 if report_type is ReportType.EXECUTIVE else len(SCRIPTS)), shown
