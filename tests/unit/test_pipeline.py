@@ -21,6 +21,7 @@ from shared.models import Report, ReportFilters, ReportStatus, ReportType
 from shared.rendering import load_pdf_plan
 from shared.rendering.pdf import footer_text
 from shared.report_service import csv_blob_name
+from shared.summary_store import load_summary
 from tests.conftest import make_recommendation
 from tests.fakes import MemoryFiles, MemoryTable
 from tests.portal_csv import HEADER_2025
@@ -338,7 +339,7 @@ def test_the_executive_compares_with_the_previous_report_of_the_same_scope(table
     store_report(table, report_type=ReportType.EXECUTIVE)
     table.save_recommendations(RID, [make_recommendation(i) for i in range(3, 10)])  # 3-5 stay, 6-9 new
     pipeline.summarize_report(RID, store=table, files=files)
-    summary = pipeline.load_summary(files.download(f"{RID}/summary.json"))
+    summary = load_summary(files.download(f"{RID}/summary.json"))
     assert summary.changes is not None
     assert (summary.changes["new"], summary.changes["resolved"], summary.changes["stillOpen"]) == (4, 3, 3)
     assert summary.changes["previousReportId"] == PREVIOUS
@@ -350,5 +351,5 @@ def test_no_comparison_without_a_previous_report_of_the_same_scope(table, files)
     store_report(table, report_type=ReportType.EXECUTIVE)
     seed(table)
     pipeline.summarize_report(RID, store=table, files=files)
-    summary = pipeline.load_summary(files.download(f"{RID}/summary.json"))
+    summary = load_summary(files.download(f"{RID}/summary.json"))
     assert summary.changes is None
