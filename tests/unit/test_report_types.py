@@ -360,3 +360,50 @@ def test_operations_groups_findings_by_workload_area(html_by_type):
 def test_security_lists_findings_by_resource(html_by_type):
     text = visible_text(html_by_type["security"])
     assert "Resources most at risk" in text and "What to fix" in text
+
+
+def test_executive_fits_two_pages_with_many_currencies_and_scripts():
+    from devhost.big_tenant import DEMO_CUSTOMER, build_big_tenant
+
+    recs, names = tenant_recs(build_big_tenant())
+    ctx = context(recs, names, ReportType.EXECUTIVE, customer=DEMO_CUSTOMER)
+    assert len(ctx["savings"]) >= 5  # the big tenant bills in several currencies
+    data = pdf_of(ctx)
+    assert _pages(data) <= 2
+    text = " ".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
+    for total in ctx["savings"]:
+        assert f"Savings in {total.currency} / month".upper() in text.upper(), total.currency
+    assert "more currenc" not in text
+
+
+def test_a_long_scope_is_summarised_in_the_body_and_listed_in_an_appendix():
+    recs, names = tenant_recs(build_tenant(12, 6))
+    ctx = context(recs, names, ReportType.DETAILED)
+    assert len(ctx["scope_body"]) == 8 and ctx["scope_appendix"]
+    html = render_html(ctx)
+    text = visible_text(html)
+    assert "12 subscriptions of Contoso" in text
+    appendix = text.split("Appendix: subscriptions in scope")[1]
+    assert all(sub in appendix for sub in names)
+    pdf = PdfReader(io.BytesIO(pdf_of(ctx)))
+    last = " ".join(pdf.pages[-1].extract_text().split())
+    assert "Appendix" in last and list(names)[-1] in last.replace(" ", "")
+    first = " ".join(pdf.pages[0].extract_text().split())
+    assert "Appendix" not in first
+
+
+@pytest.mark.parametrize(
+    "report_type,least",
+    [("executive", 2), ("cost", 3), ("security", 1), ("operations", 2), ("detailed", 3)],
+)
+def test_charts_are_inline_svg(html_by_type, report_type, least):
+    html = html_by_type[report_type]
+    assert html.count("<svg") >= least
+    assert "<img" not in html
+
+
+def test_cost_and_detailed_have_a_per_subscription_view(html_by_type):
+    cost = html_by_type["cost"]
+    assert "Savings by subscription" in cost and "savings per subscription" in cost
+    detailed = html_by_type["detailed"]
+    assert "By subscription" in detailed and "Recommendations per subscription" in detailed
