@@ -303,12 +303,12 @@ def post(
         return Delivery(False, error=f"The callback host now resolves to {refused[1]}; not delivered")
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return _send(target, addresses[0], path, body, headers, ca_bundle=ca_bundle, timeout=timeout)
+    return _send(target, addresses, path, body, headers, ca_bundle=ca_bundle, timeout=timeout)
 
 
 def _send(
     target: Target,
-    address: str,
+    addresses: list[str],
     path: str,
     body: bytes,
     headers: dict[str, str],
@@ -316,21 +316,38 @@ def _send(
     ca_bundle: str,
     timeout: float,
 ) -> Delivery:
-    connection: http.client.HTTPConnection
+    """POST to the first of ``addresses`` (all checked) that takes the connection."""
+    failure = Delivery(False, retry=True, error="No connection to the receiver")
+    for address in addresses[:4]:
+        connection = _connection(target, address, ca_bundle=ca_bundle, timeout=timeout)
+        try:
+            connection.connect()
+        except ssl.SSLCertVerificationError:
+            connection.close()
+            return Delivery(False, error="The receiver's TLS certificate is not valid for its host")
+        except OSError as exc:
+            connection.close()
+            failure = Delivery(
+                False, retry=True, error=f"No connection to the receiver ({type(exc).__name__})"
+            )
+            continue
+        try:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read(64 * 1024)  # what the receiver says does not matter, only its status
+            return classify(response.status)
+        except (OSError, http.client.HTTPException) as exc:
+            return Delivery(False, retry=True, error=f"No answer from the receiver ({type(exc).__name__})")
+        finally:
+            connection.close()
+    return failure
+
+
+def _connection(
+    target: Target, address: str, *, ca_bundle: str, timeout: float
+) -> http.client.HTTPConnection:
     if target.scheme == "https":
-        connection = _PinnedHTTPSConnection(
+        return _PinnedHTTPSConnection(
             target.host, target.port, address, timeout=timeout, context=tls_context(ca_bundle)
         )
-    else:
-        connection = _PinnedHTTPConnection(target.host, target.port, address, timeout=timeout)
-    try:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        response.read(64 * 1024)  # what the receiver says does not matter, only its status
-        return classify(response.status)
-    except ssl.SSLCertVerificationError:
-        return Delivery(False, error="The receiver's TLS certificate is not valid for its host")
-    except (OSError, http.client.HTTPException) as exc:
-        return Delivery(False, retry=True, error=f"No answer from the receiver ({type(exc).__name__})")
-    finally:
-        connection.close()
+    return _PinnedHTTPConnection(target.host, target.port, address, timeout=timeout)
