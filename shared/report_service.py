@@ -21,6 +21,7 @@ from .blob_store import BlobStore
 from .errors import InvalidInputError
 from .links import ReportLinks
 from .models import CallbackState, Report, ReportStatus, category_label
+from .ports import ReportTable
 from .table_store import TableStore
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_report(store: TableStore, report: Report) -> Report:
+def create_report(store: ReportTable, report: Report) -> Report:
     report.status = ReportStatus.PENDING
     report.requested_at = report.requested_at or utcnow()
     report.instance_id = report.instance_id or report.report_id

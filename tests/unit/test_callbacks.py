@@ -299,6 +299,7 @@ def test_a_delivered_callback_sends_the_report_resource_signed_and_records_it() 
     assert stored.callback == CallbackState(
         CallbackStatus.DELIVERED, 1, datetime.fromtimestamp(1_800_000_000, UTC), ""
     )
+    assert stored is not None
     shown = report_resource(stored)
     assert shown["callback"] == {
         "status": "delivered", "attempts": 1, "deliveredAt": "2027-01-15T08:00:00Z", "lastError": None,
@@ -345,6 +346,7 @@ def test_the_last_attempt_records_the_failure_instead_of_raising() -> None:
     outcome = deliver(table, send)
     assert (outcome.status, outcome.attempts) == ("failed", 3)
     stored = table.get_report(RID)
+    assert stored is not None
     assert stored.callback.status is CallbackStatus.FAILED and stored.status is ReportStatus.COMPLETED
     assert report_resource(stored)["callback"]["lastError"] == "The receiver answered HTTP 503"
 
