@@ -100,6 +100,10 @@ class Receiver:
             self.received.append(request)
             return self.answers.pop(0) if self.answers else Answer(200)
 
+    def reset(self) -> None:
+        with self._lock:
+            self.answers, self.received = [], []
+
     def for_report(self, report_id: str) -> list[Received]:
         with self._lock:
             return [r for r in self.received if r.headers.get("X-Advisor-Report-Id") == report_id]
