@@ -118,10 +118,11 @@ def settled(api: ApiClient, report_id: str) -> dict[str, Any]:
 def check_no_url_anywhere(api: ApiClient, report_id: str, caplog: pytest.LogCaptureFixture) -> None:
     for seen in api.seen:
         assert SIG not in seen.body and "/hooks/" not in seen.body, seen.url
+        assert SIGNING_KEY not in seen.body, seen.url
     for instance in (report_id, f"{report_id}:callback"):
         history = json.dumps(api.history(instance))
         assert SIG not in history and "/hooks/" not in history, instance
-    assert SIG not in caplog.text and "/hooks/" not in caplog.text
+    assert SIG not in caplog.text and "/hooks/" not in caplog.text and SIGNING_KEY not in caplog.text
 
 
 def test_a_completed_report_is_delivered_signed(
