@@ -4,7 +4,9 @@ an uploaded CSV), poll it, list them (all, or one customer's), download its file
 Thin adapters: parse and validate, call ``shared``, shape the answer. Validation happens before
 anything is stored. Starting answers 202 with ``Location`` (the report's own URL, which answers
 202 until the report is finished and then 200: the HTTP async pattern Logic Apps follows) and
-``Retry-After``; no Durable management URL is ever handed out. Polling reconciles the report
+``Retry-After``; no Durable management URL is ever handed out. Both start routes take an
+optional ``callbackUrl`` (checked here, before anything is stored; delivered by the
+orchestration once the report has finished). Polling reconciles the report
 with its orchestration's runtime status, so a terminated or crashed one still ends the report.
 """
 
