@@ -8,6 +8,7 @@ Tables are found by what the table tools promise (``table.data-table``, ``th[dat
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page
+from pypdf import PdfReader
 
 from shared.models import ReportType
 
@@ -282,3 +284,17 @@ def test_print_hides_the_controls_repeats_headers_and_says_what_was_filtered(
     assert re.search(r"\d+ of \d+ rows shown", note.inner_text())
     page.emulate_media(media="screen")
     assert not note.is_visible()
+
+
+def test_printed_tables_repeat_their_header_row_on_every_page(
+    context: BrowserContext, sample_reports: SampleReports
+) -> None:
+    page = open_report(context, sample_reports, ReportType.DETAILED)
+    header = "Last updated"
+    tables_with_it = sum(1 for t in tables(page) if any(h["name"] == header for h in t["headers"]))
+    assert tables_with_it > 1
+    pdf = PdfReader(io.BytesIO(page.pdf(format="A4", print_background=True)))
+    printed = sum(p.extract_text().upper().count(header.upper()) for p in pdf.pages)
+    # some of those tables run onto a second page: there the header row is printed again, with
+    # its text (Chromium leaves the sort buttons out of repeated rows; print shows their text)
+    assert printed > tables_with_it
