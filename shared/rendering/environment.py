@@ -181,6 +181,11 @@ def _build() -> Environment:
     return env
 
 
+def report_csp() -> str:
+    """The browser report's Content-Security-Policy (what ``report.html.j2`` puts in its head)."""
+    return str(get_environment().globals["report_csp"])
+
+
 def get_environment() -> Environment:
     """The process-wide environment (templates are compiled once and cached by jinja2)."""
     global _environment

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared.rendering.environment import get_environment, table_tools_scripts
+from shared.rendering.environment import get_environment, report_csp, table_tools_scripts
 
 from .support import (
     PAGE_SIZE,
@@ -229,7 +229,7 @@ def test_html_escapes_the_tenant_texts(downloads: dict[str, Any], tenant: Tenant
     # page's Content-Security-Policy lets run
     assert html.lower().count("<script") == 1
     assert table_tools_scripts(get_environment())[0] in html
-    assert get_environment().globals["report_csp"].replace("'", "&#39;") in html
+    assert report_csp().replace("'", "&#39;") in html
 
 
 def test_subscription_ids_are_deduplicated_ignoring_case(api: ApiClient, new_subscriptions: Any) -> None:

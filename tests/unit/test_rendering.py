@@ -38,6 +38,7 @@ from shared.rendering.environment import (
     content_security_policy,
     get_environment,
     is_https_url,
+    report_csp,
     table_tools_scripts,
 )
 from shared.summary import ReportSummary, summarize
@@ -245,7 +246,7 @@ def test_html_is_self_contained(recs, report_type):
         assert tag not in audit.tags
     # one script, the table tools, which the page's policy allows by hash and nothing else
     assert audit.scripts == table_tools_scripts(get_environment())
-    assert audit.csp == [get_environment().globals["report_csp"]]
+    assert audit.csp == [report_csp()]
     assert audit.src == []
     css = " ".join(audit.styles).lower()
     assert "@import" not in css and "url(" not in css and "@font-face" not in css
@@ -256,7 +257,7 @@ def test_the_report_policy_allows_only_the_table_tools_script_and_fetches_nothin
     scripts = table_tools_scripts(get_environment())
     assert len(scripts) == 1 and "data-table" in scripts[0]
     digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode("ascii")
-    policy = get_environment().globals["report_csp"]
+    policy = report_csp()
     assert f"script-src 'sha256-{digest}';" in policy
     assert policy.startswith("default-src 'none';") and "img-src data:;" in policy
     assert "unsafe-eval" not in policy and "http" not in policy
