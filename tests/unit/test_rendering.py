@@ -3,6 +3,8 @@ and PDF (part planning, rendering, merging, no remote fetches)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.server
 import io
 import json
@@ -32,7 +34,13 @@ from shared.rendering import (
     write_merged_pdf,
 )
 from shared.rendering import pdf as pdf_module
-from shared.rendering.environment import get_environment, is_https_url
+from shared.rendering.environment import (
+    content_security_policy,
+    get_environment,
+    is_https_url,
+    report_csp,
+    table_tools_scripts,
+)
 from shared.summary import ReportSummary, summarize
 
 SUB_PROD = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
@@ -202,7 +210,10 @@ class _ResourceAudit(HTMLParser):
         self.src: list[str] = []
         self.hrefs: list[str] = []
         self.styles: list[str] = []
+        self.scripts: list[str] = []
+        self.csp: list[str] = []
         self._in_style = False
+        self._in_script = False
 
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
@@ -213,14 +224,21 @@ class _ResourceAudit(HTMLParser):
             self.hrefs.append(attrs["href"])
         if "style" in attrs:
             self.styles.append(attrs["style"] or "")
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "content-security-policy":
+            self.csp.append(attrs.get("content") or "")
         self._in_style = tag == "style"
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
 
     def handle_endtag(self, tag):
-        self._in_style = False
+        self._in_style = self._in_script = False
 
     def handle_data(self, data):
         if self._in_style:
             self.styles.append(data)
+        if self._in_script:
+            self.scripts[-1] += data
 
 
 @pytest.mark.parametrize("report_type", list(ReportType))
@@ -228,12 +246,43 @@ def test_html_is_self_contained(recs, report_type):
     audit = _ResourceAudit()
     audit.feed(render_html(context_for(recs, report_type)))
     assert "style" in audit.tags and "table" in audit.tags  # the parser did see the document
-    for tag in ("script", "link", "img", "iframe", "object", "embed", "video", "audio", "source", "base"):
+    for tag in ("link", "img", "iframe", "object", "embed", "video", "audio", "source", "base"):
         assert tag not in audit.tags
+    # one script, the table tools, which the page's policy allows by hash and nothing else
+    assert audit.scripts == table_tools_scripts(get_environment())
+    assert audit.csp == [report_csp()]
     assert audit.src == []
     css = " ".join(audit.styles).lower()
     assert "@import" not in css and "url(" not in css and "@font-face" not in css
     assert all(h.startswith(("https://", "#")) for h in audit.hrefs), audit.hrefs
+
+
+def test_the_report_policy_allows_only_the_table_tools_script_and_fetches_nothing():
+    scripts = table_tools_scripts(get_environment())
+    assert len(scripts) == 1 and "data-table" in scripts[0]
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode("ascii")
+    policy = report_csp()
+    assert f"script-src 'sha256-{digest}';" in policy
+    assert policy.startswith("default-src 'none';") and "img-src data:;" in policy
+    assert "unsafe-eval" not in policy and "http" not in policy
+    assert "script-src 'none';" in content_security_policy([])
+    # the script reads the page and rearranges rows: no code from strings, no markup from strings,
+    # nothing fetched or stored
+    for word in (
+        "eval(",
+        "Function(",
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "fetch(",
+        "XMLHttpRequest",
+        "import(",
+        "localStorage",
+        'setTimeout("',
+        "http",
+    ):
+        assert word not in scripts[0], word
 
 
 def test_html_shows_what_every_report_shows(detailed_html):
@@ -245,7 +294,7 @@ def test_html_shows_what_every_report_shows(detailed_html):
     assert "By category" in html and "By impact" in html
     assert "EUR 2,105.25" in html and "USD 1,503.75" in html  # savings per currency, not summed
     savings_section = html.split("<h2>Potential savings</h2>")[1].split("</table>")[0]
-    currency_rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\" data-value", savings_section)
+    currency_rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\"[^>]*>", savings_section)
     assert currency_rows == ["EUR", "USD", "Unknown currency"]  # one row per currency, no grand total
     assert "1 recommendation states savings without a currency" in html
     assert "upper bound" in html
@@ -587,7 +636,7 @@ def test_the_cover_takes_the_customers_accent_colour(recs, given, shown):
     ctx = context_for(recs, ReportType.EXECUTIVE, accent_color=given)
     html = render_html(ctx)
     assert f"--accent: {shown};" in html
-    assert "display: none" not in html and "<script>" not in html
+    assert "body { display: none" not in html and html.count("<script>") == 1  # the table tools only
     summary_part = plan_pdf_parts(ctx["summary"], rows_per_part=50)[0]
     markup = pdf_module.render_part_html(ctx, summary_part)
     assert f"border-left: 3pt solid {shown};" in markup and f".eyebrow {{ color: {shown};" in markup
