@@ -509,6 +509,7 @@ def build_report_context(
             "cost_columns": report_type is ReportType.COST,
             "has_savings": report_type in (ReportType.DETAILED, ReportType.EXECUTIVE, ReportType.COST),
             "scope": scope_sentence(customer, subscriptions),
+            "scope_short": f"in {len(subscriptions):,} subscription{'s' if len(subscriptions) != 1 else ''}",
         },
         "subscriptions": subscriptions,
         "scope_body": sorted(subscriptions, key=lambda s: (-s["count"], s["name"] or s["id"]))[
