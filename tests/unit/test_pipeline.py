@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -345,6 +346,9 @@ def test_the_executive_compares_with_the_previous_report_of_the_same_scope(table
     assert summary.changes["previousReportId"] == PREVIOUS
     html = files.download(pipeline.render_html_file(RID, store=table, files=files).blob).decode()
     assert "Since the previous report" in html and "executive summary of 2026-10-30" in html
+    [usd] = summary.changes["savings"]
+    sign = "+" if Decimal(usd["deltaMonthly"]) > 0 else "\u2212"
+    assert f"{sign}USD " in html  # the change per currency, signed
 
 
 def test_no_comparison_without_a_previous_report_of_the_same_scope(table, files):
