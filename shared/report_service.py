@@ -330,7 +330,8 @@ def file_name_slug(text: str, limit: int = 40) -> str:
 
 
 # Not in a file name on Windows or macOS, or unsafe in a header parameter.
-_FILE_NAME_UNSAFE = re.compile(r'[/\\:*?"<>|;,%\s]+')
+# Separators (middle dots, bullets, dashes) join the rest into one dash too.
+_FILE_NAME_UNSAFE = re.compile(r'[/\\:*?"<>|;,%\s\u00b7\u2022\u2013\u2014]+')
 
 
 def file_name_text(text: str, limit: int = 60) -> str:

@@ -26,6 +26,7 @@ from .support import REPORT_TIMEOUT_SECONDS, ApiClient, within
 
 pytestmark = pytest.mark.e2e
 
+COL = {name: i for i, name in enumerate(HEADERS)}
 CUSTOMER = "Zakłady Łódź – 日本語の顧客"
 ID_RE = re.compile(r"^AR-[A-Z2-7]{12}$")
 
@@ -92,11 +93,11 @@ def test_the_rows_are_the_report_s_recommendations(report: dict[str, Any], files
     for currency, figures in report["savings"]["byCurrency"].items():
         if currency == "unknown":
             continue
-        monthly = sum(r[10] for r in rows[1:] if r[12] == currency)
+        monthly = sum(r[COL["Monthly savings"]] for r in rows[1:] if r[COL["Currency"]] == currency)
         assert round(monthly, 2) == pytest.approx(float(figures["monthly"]), abs=0.01), currency
-    links = [row[13] for row in sheet.iter_rows(min_row=2)]
+    links = [row[COL["Learn more"]] for row in sheet.iter_rows(min_row=2)]
     assert all(cell.hyperlink is not None and cell.hyperlink.target == cell.value for cell in links)
-    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref == f"A1:O{len(rows)}"
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref == f"A1:P{len(rows)}"
     # markup in Advisor's text is reduced to its text
     problems = {r[8] for r in rows[1:]}
     assert "Use managed disks to improve data reliability" in problems
