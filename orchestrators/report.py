@@ -30,6 +30,7 @@ import azure.durable_functions as df
 
 from shared.errors import failure_reason, sanitize
 from shared.jobs import (
+    EXPORT_FORMATS,
     AssembleInput,
     BeginInput,
     BeginResult,
@@ -47,7 +48,6 @@ from shared.jobs import (
     SummarizeInput,
     SummaryResult,
 )
-from shared.report_request import EXPORT_FORMATS
 
 from .steps import fetch_subscription, retry_options, run_step
 

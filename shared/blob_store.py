@@ -105,12 +105,23 @@ class BlobStore:
             self._container.delete_blob(name, delete_snapshots="include")
         return len(names)
 
-    def sas_url(self, blob_name: str, *, minutes: int = 15, download_name: str | None = None) -> str:
-        """A read-only URL valid for ``minutes`` (with a small allowance for clock skew)."""
+    def sas_url(
+        self,
+        blob_name: str,
+        *,
+        minutes: int = 15,
+        download_name: str | None = None,
+        content_disposition: str | None = None,
+    ) -> str:
+        """A read-only URL valid for ``minutes`` (with a small allowance for clock skew); the
+        download is saved as ``download_name`` (plain ASCII), or as the whole
+        ``Content-Disposition`` given (signed into the SAS, which the service answers with)."""
         now = datetime.now(UTC)
         start, expiry = now - timedelta(minutes=5), now + timedelta(minutes=minutes)
         extra: dict[str, Any] = {}
-        if download_name:
+        if content_disposition:
+            extra["content_disposition"] = content_disposition
+        elif download_name:
             extra["content_disposition"] = f'attachment; filename="{download_name}"'
         credential = self._service.credential
         account_key = getattr(credential, "account_key", None)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from .errors import InvalidInputError
 from .models import is_guid
+from .report_request import EXPORT_FORMATS as EXPORT_FORMATS  # for the orchestrator, which imports jobs only
 from .report_request import FORMATS, MAX_SUBSCRIPTIONS
 
 J = TypeVar("J", bound="Payload")

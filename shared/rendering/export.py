@@ -31,7 +31,7 @@ from typing import IO, Any
 
 from ..models import category_label
 from ..report_request import EXPORT_FORMATS
-from ..summary import ReportSummary
+from ..summary import ReportSummary, ResourceRow, term_months
 
 __all__ = ["EXPORT_FORMATS", "ActionRow", "action_rows", "csv_bytes", "write_csv", "write_xlsx", "xlsx_bytes"]
 
@@ -47,6 +47,7 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("Resource id", 48),
     ("Problem", 60),
     ("Solution", 60),
+    ("Details", 36),
     ("Monthly savings", 16),
     ("Annual savings", 16),
     ("Currency", 9),
@@ -77,6 +78,7 @@ class ActionRow:
     resource_id: str
     problem: str
     solution: str
+    details: str
     monthly_savings: Decimal | None
     annual_savings: Decimal | None
     currency: str
@@ -108,12 +110,34 @@ def action_rows(summary: ReportSummary) -> Iterator[ActionRow]:
                 resource_id=row.resource_id,
                 problem=problem,
                 solution=solution,
+                details=row_details(row),
                 monthly_savings=row.monthly_savings if row.currency else None,
                 annual_savings=row.annual_savings if row.currency else None,
                 currency=row.currency or "",
                 learn_more_link=group.learn_more_link,
                 last_updated=row.last_updated,
             )
+
+
+def row_details(row: ResourceRow) -> str:
+    """What a buyer acts on, from Advisor's extended properties: the sizes of a right-size, the
+    quantity, SKU, term and lookback of a reservation or savings plan ("Standard_D8s_v3 ->
+    Standard_D4s_v3"; "6 x Standard_D2s_v3, 3 years, 30-day lookback")."""
+    parts = []
+    if row.current_sku and row.target_sku:
+        parts.append(f"{row.current_sku} -> {row.target_sku}")
+    elif row.target_sku:
+        parts.append(f"{row.quantity} x {row.target_sku}" if row.quantity else row.target_sku)
+    elif row.current_sku:
+        parts.append(row.current_sku)
+    months = term_months(row.term)
+    if months and months % 12 == 0:
+        parts.append(f"{months // 12} year{'s' if months != 12 else ''}")
+    elif months:
+        parts.append(f"{months} months")
+    if row.lookback_days:
+        parts.append(f"{row.lookback_days}-day lookback")
+    return ", ".join(parts)
 
 
 def safe_text(value: str) -> str:
@@ -151,6 +175,7 @@ def _texts(row: ActionRow) -> list[str]:
             row.resource_id,
             row.problem,
             row.solution,
+            row.details,
         )
     ]
     texts += ["" if m is None else str(m) for m in (row.monthly_savings, row.annual_savings)]
@@ -215,8 +240,8 @@ def write_xlsx(rows: Iterable[ActionRow], out: IO[bytes], *, title: str = "Actio
     wrap = Alignment(wrap_text=True, vertical="top")
     count = 0
     for row in rows:
-        cells: list[Any] = _texts(row)[:10]
-        for col in (8, 9):  # problem and solution wrap
+        cells: list[Any] = _texts(row)[:11]
+        for col in (8, 9, 10):  # problem, solution and details wrap
             cell = WriteOnlyCell(sheet, value=cells[col])
             cell.alignment = wrap
             cells[col] = cell

