@@ -72,7 +72,7 @@ def whole_pdf(report_type: ReportType) -> bytes:
     ]
     summary = summarize(recs)
     context = build_report_context(meta, summary, datetime(2026, 12, 2, tzinfo=UTC))
-    specs = plan_pdf_parts(summary, 1000, include_details=shows_resources(report_type))
+    specs = plan_pdf_parts(summary, 1000, include_details=shows_resources(report_type), context=context)
     out = io.BytesIO()
     write_merged_pdf([render_pdf_part(context, s) for s in specs], out, footer=f"{CUSTOMER} 中文 footer")
     return out.getvalue()
