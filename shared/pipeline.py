@@ -288,7 +288,12 @@ def summarize_report(
     )
     summary.changes = changes_since_previous(report, summary, store=store, files=files)
     blob = files.upload(_summary_blob(report_id), dump_summary(summary), content_type="application/json")
-    parts = plan_pdf_parts(summary, rows_per_part, include_details=shows_resources(report.report_type))
+    # The generation date is part of what the summary prints, and the plan measures the summary
+    # as the render steps will draw it (rendering.pdf.plan_pdf_parts): fix the date first.
+    report.fetched_at = report.fetched_at or datetime.now(UTC)
+    details = shows_resources(report.report_type)
+    context = _context(report, files) if details and summary.row_count else None
+    parts = plan_pdf_parts(summary, rows_per_part, include_details=details, context=context)
     files.upload(_pdf_plan_blob(report_id), dump_pdf_plan(parts), content_type="application/json")
     report.recommendation_count = summary.total
     report.counts_by_category = dict(summary.counts_by_category)
@@ -302,7 +307,6 @@ def summarize_report(
     report.savings_note = summary.savings_note
     report.skipped_subscriptions = left_out_subscriptions(store, report_id) if report.source == "api" else {}
     report.api_pages = api_pages
-    report.fetched_at = report.fetched_at or datetime.now(UTC)
     if fetch_seconds:
         report.durations = {**report.durations, "fetch": round(fetch_seconds, 3)}
     if report.status.can_become(ReportStatus.GENERATING):

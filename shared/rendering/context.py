@@ -562,9 +562,9 @@ def _changes(data: Mapping[str, Any] | None, label: str) -> dict[str, Any] | Non
         for c in data.get("savings") or ()
     ]
     for c in savings:
-        delta = c["delta_monthly"]
+        delta = Decimal(str(c["delta_monthly"]))
         sign = "+" if delta > 0 else ("\u2212" if delta < 0 else "")
-        c["delta_text"] = f"{sign}{format_money(abs(delta), c['currency'])}"
+        c["delta_text"] = f"{sign}{format_money(abs(delta), str(c['currency']))}"
     return {
         "previous_label": f"{label[0].lower() + label[1:]} of {when:%Y-%m-%d}"
         if when

@@ -28,32 +28,26 @@ import gc
 import io
 import json
 import logging
-import math
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
-from shared.summary import RecommendationGroup, ReportSummary, ResourceRow
+from shared.summary import ReportSummary
 
-from . import typeface
+from . import pdf_layout, typeface
 from .environment import (
     CATEGORY_COLORS,
-    buyer_details,
-    format_date,
-    format_money,
     get_environment,
-    impact_label,
 )
 from .logo import KINDS as LOGO_KINDS
 
@@ -63,40 +57,7 @@ DEFAULT_ROWS_PER_PART = 1000
 TABLE_ROWS = 100  # rows per <table>: xhtml2pdf's cost is superlinear in one table's size
 
 SUMMARY_TEMPLATE = "pdf_summary.j2"
-DETAIL_TEMPLATE = "pdf_detail.j2"
-
-# Geometry of the detail tables (A4 portrait), shared by the template and the row heights.
-MM = 72 / 25.4
-FONT = "Helvetica"
-FONT_SIZE = 7.5  # pt
-LEADING = 9.5  # pt
-CELL_PAD_X = 3.5  # pt, left and right
-CELL_PAD_TOP = 2.5  # pt
-CELL_PAD_BOTTOM = 1.5  # pt
-MAX_ROW_LINES = 24
-
-# Column widths in mm (they add up to the 182 mm between the page margins of A4 portrait).
-COLUMNS_STANDARD = (
-    ("Resource / resource group", 70),
-    ("Subscription", 48),
-    ("Impact", 16),
-    ("Last updated", 20),
-    ("Savings / month", 28),
-)
-COLUMNS_NO_SAVINGS = (
-    ("Resource / resource group", 86),
-    ("Subscription", 60),
-    ("Impact", 16),
-    ("Last updated", 20),
-)
-COLUMNS_COST = (
-    ("Resource / resource group", 50),
-    ("Subscription", 33),
-    ("Recommended change", 42),
-    ("Impact", 14),
-    ("Updated", 17),
-    ("Monthly / annual", 26),
-)
+DETAIL_TEMPLATE = "pdf_base.j2"  # with the detail tables (pdf_detail.j2) and nothing else
 
 # Neither the network nor the disk: the report needs no resource at all.
 RENDER_POLICY = ResourceAccessPolicy(
@@ -131,11 +92,17 @@ def _link_callback(uri: str, rel: str | None) -> str:
 # --- planning -----------------------------------------------------------------------------
 
 
+Slice = tuple[int, int, int]  # (group index, first row, end row) within the ordered groups
+
+
 @dataclass(frozen=True)
 class PartSpec:
     """One PDF part: the summary, or a slice of the detail rows (global row offsets).
 
-    ``groups`` lists (group index, first row, end row) within the summary's ordered groups.
+    ``groups`` lists (group index, first row, end row) within the summary's ordered groups; for
+    the summary part, the detail rows that end its last page (maybe none). ``breaks`` are the
+    global row offsets where the part starts a new page (planned: see ``pdf_layout``); a plan
+    made without the report's context has none and leaves page breaks to xhtml2pdf.
     ``total_rows`` lets the renderer check that the summary it gets is the one planned for.
     """
 
@@ -143,9 +110,10 @@ class PartSpec:
     kind: str  # "summary" | "detail"
     start: int = 0
     stop: int = 0
-    groups: tuple[tuple[int, int, int], ...] = ()
+    groups: tuple[Slice, ...] = ()
     total_rows: int = 0
     part_count: int = 1
+    breaks: tuple[int, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -160,6 +128,7 @@ class PartSpec:
             "groups": [list(g) for g in self.groups],
             "totalRows": self.total_rows,
             "partCount": self.part_count,
+            "breaks": list(self.breaks),
         }
 
     @classmethod
@@ -172,6 +141,7 @@ class PartSpec:
             groups=tuple((int(g[0]), int(g[1]), int(g[2])) for g in data.get("groups") or ()),
             total_rows=int(data.get("totalRows", 0)),
             part_count=int(data.get("partCount", 1)),
+            breaks=tuple(int(b) for b in data.get("breaks") or ()),
         )
 
 
@@ -180,49 +150,128 @@ def plan_pdf_parts(
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
     *,
     include_details: bool = True,
+    context: Mapping[str, Any] | None = None,
 ) -> list[PartSpec]:
-    """Part 0 is the summary; then detail parts of at most ``rows_per_part`` rows each.
+    """Part 0 is the summary; then detail parts of about ``rows_per_part`` rows each.
+
+    With the report's ``context`` (what the parts will be rendered from) the plan is paginated:
+    the summary is rendered once to see how much of its last page is left, that space takes
+    the first detail rows, and the detail parts are cut into whole pages (``pdf_layout``), so
+    no page but the report's last is left part-empty. Without it, parts are cut at exactly
+    ``rows_per_part`` rows and xhtml2pdf breaks the pages.
 
     ``include_details=False`` (the executive report) plans the summary part only.
     """
     if rows_per_part < 1:
         raise ValueError("rows_per_part must be at least 1")
-    slices: list[list[tuple[int, int, int]]] = []
-    if include_details and summary.row_count:
-        if not summary.has_rows:
-            raise ValueError("a summary rebuilt from its dict form has no rows to plan parts for")
-        current: list[tuple[int, int, int]] = []
-        room = rows_per_part
-        for gi, group in enumerate(summary.groups):
-            first = 0
-            while first < group.count:
-                take = min(room, group.count - first)
-                current.append((gi, first, first + take))
-                first += take
-                room -= take
-                if room == 0:
-                    slices.append(current)
-                    current, room = [], rows_per_part
-        if current:
-            slices.append(current)
-    part_count = 1 + len(slices)
-    specs = [PartSpec(index=0, kind="summary", total_rows=summary.row_count, part_count=part_count)]
-    offset = 0
-    for i, groups in enumerate(slices, start=1):
-        rows = sum(stop - start for _, start, stop in groups)
+    details = include_details and summary.row_count > 0
+    if details and not summary.has_rows:
+        raise ValueError("a summary rebuilt from its dict form has no rows to plan parts for")
+    if not details:
+        return [PartSpec(index=0, kind="summary", total_rows=summary.row_count)]
+    if context is None:
+        return _specs(summary.row_count, [], [[s] for s in _row_slices(summary, rows_per_part)])
+    layout = pdf_layout.Layout.of(context)
+    tail = pdf_layout.fill_tail(layout, _space_after_summary(context))
+    start = sum(end - first for _, first, end in tail)
+    pages = pdf_layout.paginate(
+        layout, pdf_layout.LANDSCAPE, first_capacity=None if not start else _full_page(), start=start
+    )
+    parts: list[list[list[Slice]]] = []  # parts -> pages -> slices
+    rows = rows_per_part
+    for page in pages:
+        if rows >= rows_per_part:
+            parts.append([])
+            rows = 0
+        parts[-1].append(page.slices)
+        rows += page.rows
+    return _specs(summary.row_count, tail, parts)
+
+
+def _full_page() -> float:
+    return pdf_layout.FRAME[pdf_layout.LANDSCAPE][1] * pdf_layout.FILL
+
+
+def _row_slices(summary: ReportSummary, rows_per_part: int) -> list[list[Slice]]:
+    """The detail rows cut into runs of ``rows_per_part`` (groups split where they must)."""
+    out: list[list[Slice]] = []
+    current: list[Slice] = []
+    room = rows_per_part
+    for gi, group in enumerate(summary.groups):
+        first = 0
+        while first < group.count:
+            take = min(room, group.count - first)
+            current.append((gi, first, first + take))
+            first += take
+            room -= take
+            if room == 0:
+                out.append(current)
+                current, room = [], rows_per_part
+    if current:
+        out.append(current)
+    return out
+
+
+def _merge(slices: Sequence[Slice]) -> list[Slice]:
+    """Consecutive slices of one group (split only by a page break) as one."""
+    out: list[Slice] = []
+    for gi, first, end in slices:
+        if out and out[-1][0] == gi and out[-1][2] == first:
+            out[-1] = (gi, out[-1][1], end)
+        else:
+            out.append((gi, first, end))
+    return out
+
+
+def _specs(total: int, tail: Sequence[Slice], parts: Sequence[Sequence[Sequence[Slice]]]) -> list[PartSpec]:
+    count = 1 + len(parts)
+    offset = sum(end - first for _, first, end in tail)
+    specs = [
+        PartSpec(index=0, kind="summary", stop=offset, groups=tuple(tail), total_rows=total, part_count=count)
+    ]
+    for i, pages in enumerate(parts, start=1):
+        start = offset
+        breaks = []
+        for page in pages:
+            if offset > start:
+                breaks.append(offset)
+            offset += sum(end - first for _, first, end in page)
         specs.append(
             PartSpec(
                 index=i,
                 kind="detail",
-                start=offset,
-                stop=offset + rows,
-                groups=tuple(groups),
-                total_rows=summary.row_count,
-                part_count=part_count,
+                start=start,
+                stop=offset,
+                groups=tuple(_merge([s for page in pages for s in page])),
+                total_rows=total,
+                part_count=count,
+                breaks=tuple(breaks),
             )
         )
-        offset += rows
     return specs
+
+
+# What is left below the summary's last line: the lowest text, less its descent and a gap for
+# whatever box or padding closes the summary, above the bottom margin.
+_DESCENT = 0.3  # of the font size
+_CLOSING_GAP = 12.0  # pt
+_BOTTOM_MARGIN = 16 * pdf_layout.MM
+
+
+def _space_after_summary(context: Mapping[str, Any]) -> float:
+    """Points free at the bottom of the summary's last page, measured on the summary rendered."""
+    summary_only = PartSpec(index=0, kind="summary", total_rows=context["summary"].row_count)
+    pdf = render_pdf_part(context, summary_only)
+    page = PdfReader(io.BytesIO(pdf)).pages[-1]
+    lowest = [float(page.mediabox.height)]
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+        if text.strip():
+            y = cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+            lowest.append(y - _DESCENT * size * abs(cm[3] or 1))
+
+    page.extract_text(visitor_text=visit)
+    return max(min(lowest) - _CLOSING_GAP - _BOTTOM_MARGIN, 0.0)
 
 
 def dump_pdf_plan(specs: Sequence[PartSpec]) -> bytes:
@@ -234,102 +283,25 @@ def load_pdf_plan(data: bytes) -> list[PartSpec]:
     return [PartSpec.from_dict(p) for p in json.loads(data)["parts"]]
 
 
-# --- row layout ---------------------------------------------------------------------------
+# --- tables of a part ---------------------------------------------------------------------
 
 
-def _lines(text: str, width_pt: float) -> int:
-    """How many lines reportlab needs for ``text`` in ``width_pt`` (greedy, at spaces)."""
-    if not text:
-        return 1
-    space = stringWidth(" ", FONT, FONT_SIZE)
-    lines, used = 1, 0.0
-    for word in text.split():
-        w = stringWidth(word, FONT, FONT_SIZE)
-        if w > width_pt:  # a long word is broken wherever it has to be
-            extra = math.ceil(w / width_pt)
-            lines += extra - (1 if used == 0 else 0)
-            used = w - (extra - 1) * width_pt
-            continue
-        if used and used + space + w > width_pt:
-            lines += 1
-            used = w
-        else:
-            used = used + space + w if used else w
-    return lines
-
-
-@dataclass(slots=True)
-class _Row:
-    """A detail row as the template prints it: the strings of each cell and the row height."""
-
-    name: str
-    group: str
-    subscription: str
-    impact: str
-    updated: str
-    change: str = ""
-    monthly: str = ""
-    annual: str = ""
-    height: str = ""  # for the <td height> attribute, in pt
-
-
-@dataclass(slots=True)
-class _Block:
-    """One group's slice in a part: heading, then tables of at most TABLE_ROWS rows."""
-
-    group: RecommendationGroup
-    number: int
-    continued: bool
-    columns: Sequence[tuple[str, int]]
-    savings: bool
-    tables: list[list[_Row]] = field(default_factory=list)
-
-
-def _row(
-    row: ResourceRow, columns: Sequence[tuple[str, int]], cost: bool, savings: bool, names: Mapping[str, str]
-) -> _Row:
-    usable = [w * MM - 2 * CELL_PAD_X for _, w in columns]
-    out = _Row(
-        name=row.resource_name or "(unnamed resource)",
-        group=row.resource_group or "Subscription-level",
-        subscription=names.get(row.subscription_id) or row.subscription_id,
-        impact=impact_label(row.impact),
-        updated=format_date(row.last_updated),
-    )
-    lines = max(
-        _lines(out.name, usable[0]) + _lines(out.group, usable[0]),
-        _lines(out.subscription, usable[1]),
-    )
-    if cost:
-        out.change = buyer_details(row)
-        if row.variants > 1:
-            out.change += f" ({row.variants - 1} more variant{'s' if row.variants > 2 else ''} not counted)"
-        lines = max(lines, _lines(out.change, usable[2]))
-    if savings and row.has_savings:
-        out.monthly = format_money(row.monthly_savings, row.currency)
-        out.annual = format_money(row.annual_savings, row.currency)
-        lines = max(lines, _lines(out.monthly, usable[-1]) + (_lines(out.annual, usable[-1]) if cost else 0))
-    # The row's height: its lines plus the cell's padding and a hair for rounding. Capped well
-    # below a page: a pathological value is shrunk into the cell rather than overflowing the page.
-    lines = min(lines, MAX_ROW_LINES)
-    out.height = f"{lines * LEADING + CELL_PAD_TOP + CELL_PAD_BOTTOM + 0.5:.1f}pt"
-    return out
-
-
-def _blocks(context: Mapping[str, Any], spec: PartSpec) -> list[_Block]:
-    groups: Sequence[RecommendationGroup] = context["groups"]
-    cost = bool(context["report"]["cost_columns"])
-    names: Mapping[str, str] = context["sub_names"]
-    blocks: list[_Block] = []
+def _tables(context: Mapping[str, Any], spec: PartSpec, orientation: str) -> list[pdf_layout.Table]:
+    """The part's tables: one per group slice, cut at the planned page breaks (a new table,
+    its heading "(continued)", on the next page) and at TABLE_ROWS rows."""
+    layout = pdf_layout.Layout.of(context)
+    breaks = set(spec.breaks)
+    tables: list[pdf_layout.Table] = []
+    offset = spec.start
     for gi, first, end in spec.groups:
-        group = groups[gi]
-        savings = group.has_savings
-        columns = COLUMNS_COST if cost else (COLUMNS_STANDARD if savings else COLUMNS_NO_SAVINGS)
-        rows = [_row(r, columns, cost, savings, names) for r in group.rows[first:end]]
-        block = _Block(group=group, number=gi + 1, continued=first > 0, columns=columns, savings=savings)
-        block.tables = [rows[i : i + TABLE_ROWS] for i in range(0, len(rows), TABLE_ROWS)]
-        blocks.append(block)
-    return blocks
+        cut = first
+        for i in range(first, end):
+            if i > cut and (offset + i - first in breaks or i - cut >= TABLE_ROWS):
+                tables.append(layout.table(gi, cut, i, orientation, new_page=offset + cut - first in breaks))
+                cut = i
+        tables.append(layout.table(gi, cut, end, orientation, new_page=offset + cut - first in breaks))
+        offset += end - first
+    return tables
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -382,26 +354,38 @@ def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[s
             f"part {spec.index} was planned for {spec.total_rows} rows but the summary has "
             f"{summary.row_count}: plan and render from the same data"
         )
-    common = {
+    if spec.kind not in ("summary", "detail"):
+        raise ValueError(f"unknown part kind {spec.kind!r}")
+    if spec.kind == "detail" and not context["report"]["show_resources"]:
+        raise ValueError("this report type has no detail parts")
+    orientation = pdf_layout.PORTRAIT if spec.kind == "summary" else pdf_layout.LANDSCAPE
+    values = {
+        **context,
         "part": spec,
         "layout": _layout(),
         "category_colors": CATEGORY_COLORS,
         "font_family": typeface.FAMILY,
+        "orientation": orientation,
+        "tables": _tables(context, spec, orientation) if spec.groups else [],
+        # the section's heading opens the detail rows, wherever the first of them is
+        "detail_heading": bool(spec.groups) and spec.start == 0,
     }
-    if spec.kind == "summary":
-        return env.get_template(SUMMARY_TEMPLATE).render({**context, **common})
-    if spec.kind != "detail":
-        raise ValueError(f"unknown part kind {spec.kind!r}")
-    if not context["report"]["show_resources"]:
-        raise ValueError("this report type has no detail parts")
-    return env.get_template(DETAIL_TEMPLATE).render({**context, **common, "blocks": _blocks(context, spec)})
+    return env.get_template(SUMMARY_TEMPLATE if spec.kind == "summary" else DETAIL_TEMPLATE).render(values)
 
 
 def _layout() -> dict[str, Any]:
+    """The geometry pdf_layout measures with, for the templates' CSS (one source for both)."""
+    x, gx = pdf_layout.CELL_PAD_X, pdf_layout.GROUP_PAD_X
     return {
-        "font_size": FONT_SIZE,
-        "leading": LEADING,
-        "pad": f"{CELL_PAD_TOP}pt {CELL_PAD_X}pt {CELL_PAD_BOTTOM}pt {CELL_PAD_X}pt",
+        "font_size": pdf_layout.FONT_SIZE,
+        "leading": pdf_layout.LEADING,
+        "title_size": pdf_layout.TITLE_SIZE,
+        "title_leading": pdf_layout.TITLE_LEADING,
+        "pad": f"{pdf_layout.CELL_PAD_TOP}pt {x}pt {pdf_layout.CELL_PAD_BOTTOM}pt {x}pt",
+        "head_pad": f"{pdf_layout.HEAD_PAD_TOP}pt {x}pt {pdf_layout.HEAD_PAD_BOTTOM}pt {x}pt",
+        "title_pad": f"{pdf_layout.TITLE_PAD_TOP}pt {gx}pt {pdf_layout.TITLE_PAD_BOTTOM}pt {gx}pt",
+        "notes_pad": f"0 {gx}pt {pdf_layout.NOTES_PAD_BOTTOM}pt {gx}pt",
+        "table_gap": pdf_layout.TABLE_GAP,
     }
 
 
@@ -412,7 +396,7 @@ def render_pdf_part(context: Mapping[str, Any], part_spec: PartSpec | Mapping[st
 
 # --- merging ------------------------------------------------------------------------------
 
-_FOOTER_SIZE = 8
+_FOOTER_SIZE = 8.5
 _FOOTER_COLOR = (0.36, 0.4, 0.46)
 _FONT_NAME = re.compile(rb"/(F\d+(?:\+\d+)?) ")
 
@@ -424,7 +408,7 @@ def _footer_overlay(sizes: Sequence[tuple[float, float]], footer: str, number_pa
     out = io.BytesIO()
     canvas = Canvas(out, initialFontName=typeface.SANS, pageCompression=1)
     total = len(sizes)
-    margin, baseline = 14 * MM, 7 * MM
+    margin, baseline = 14 * pdf_layout.MM, 7 * pdf_layout.MM
     for number, (width, height) in enumerate(sizes, start=1):
         canvas.setPageSize((width, height))
         canvas.setFillColorRGB(*_FOOTER_COLOR)

@@ -122,7 +122,15 @@ def runs(text: str, *, bold: bool = False) -> list[tuple[str, str]]:
 
 
 def text_width(text: str, size: float, *, bold: bool = False) -> float:
-    """The width in points of ``text`` set at ``size`` the way the PDF sets it (by runs)."""
+    """The width in points of ``text`` set at ``size`` the way the PDF sets it (by runs).
+
+    Cached: the planner and the renderer measure the same words (names, dates, labels) over
+    and over, and a TrueType width lookup per character is what a measurement costs."""
+    return _width(text, size, bold)
+
+
+@lru_cache(maxsize=1 << 16)
+def _width(text: str, size: float, bold: bool) -> float:
     register()
     return float(sum(pdfmetrics.stringWidth(run, font, size) for run, font in runs(text, bold=bold)))
 

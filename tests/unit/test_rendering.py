@@ -418,7 +418,9 @@ def merged(parts: list[bytes], **kw) -> bytes:
 def whole_pdf(ctx: dict, rows_per_part: int = 1000) -> bytes:
     """The PDF as the pipeline makes it: planned once, rendered part by part, merged."""
     report_type = ReportType(ctx["report"]["type"])
-    specs = plan_pdf_parts(ctx["summary"], rows_per_part, include_details=shows_resources(report_type))
+    specs = plan_pdf_parts(
+        ctx["summary"], rows_per_part, include_details=shows_resources(report_type), context=ctx
+    )
     return merged([render_pdf_part(ctx, spec) for spec in specs], title=ctx["report"]["title"])
 
 
