@@ -60,7 +60,9 @@ def context(recs, names, report_type: ReportType, customer: str = "Contoso") -> 
 
 def pdf_of(ctx: dict) -> bytes:
     summary = ctx["summary"]
-    specs = plan_pdf_parts(summary, 1000, include_details=shows_resources(ReportType(ctx["report"]["type"])))
+    specs = plan_pdf_parts(
+        summary, 1000, include_details=shows_resources(ReportType(ctx["report"]["type"])), context=ctx
+    )
     out = io.BytesIO()
     write_merged_pdf([render_pdf_part(ctx, s) for s in specs], out, footer="footer")
     return out.getvalue()
