@@ -212,7 +212,7 @@ def top_groups(groups: list[RecommendationGroup], limit: int) -> list[Recommenda
 
 # How much each type shows before it says "n more".
 SCOPE_BODY_ROWS = 8  # subscriptions listed in the body; all of them in the appendix
-EXECUTIVE_ACTION_ROWS = 12  # top actions over all currencies ...
+EXECUTIVE_ACTION_ROWS = 16  # top actions over all currencies ...
 EXECUTIVE_ACTIONS_PER_CURRENCY = 5  # ... at most this many per currency
 EXECUTIVE_RISKS = 6
 SECURITY_TOP_RESOURCES = 25
