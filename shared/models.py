@@ -328,3 +328,4 @@ class Report:
     files: dict[str, str] = field(default_factory=dict)  # format -> blob name
     skipped_subscriptions: dict[str, str] = field(default_factory=dict)  # id -> reason
     instance_id: str = ""
+    retention_days: int = 0  # days its data is kept; 0: REPORT_RETENTION_DAYS (a schedule may keep more)
