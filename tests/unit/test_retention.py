@@ -265,10 +265,9 @@ def test_a_deletion_cut_short_is_finished_by_the_next_run(step, monkeypatch) -> 
     world.add(rid(1))
     world.add(rid(2))
     other = world.traces(rid(2))
-    targets = {
+    targets: dict[str, tuple[Any, str]] = {
         "delete_report_data": (world.table, "delete_report_data"),
         "delete_prefix_files": (world.uploads, "delete_prefix"),
-        "purge_parent": None,
         "delete_report": (world.table, "delete_report"),
     }
     if step == "purge_parent":
