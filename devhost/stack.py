@@ -29,6 +29,11 @@ from devhost.identity_endpoint import IdentityEndpoint
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The app's timer triggers bind their schedules as %SETTING%: without the setting the host does
+# not load the function (as in Azure). These are local.settings.sample.json's values.
+TIMER_SCHEDULES = {"REPORT_RETENTION_SCHEDULE": "0 30 2 * * *"}
+
+
 class DevStack:
     def __init__(
         self,
@@ -115,6 +120,7 @@ class DevStack:
             self._set_env({
                 **self.standin.settings_env(),
                 "DURABLE_TASK_HUB": self._task_hub,
+                **TIMER_SCHEDULES,
                 **self._storage_env(),
                 **self._settings,
             })  # fmt: skip
