@@ -89,9 +89,24 @@ class ReportStores:
 
 
 async def delete_report(
-    report_id: str, stores: ReportStores, history: OrchestrationHistory, *, now: datetime | None = None
+    report_id: str,
+    stores: ReportStores,
+    history: OrchestrationHistory,
+    *,
+    now: datetime | None = None,
+    stage: str = "delete",
 ) -> Removal:
-    """Delete everything of one report, or nothing while it (or an orchestration of it) runs."""
+    """Delete everything of one report, or nothing while it (or an orchestration of it) runs.
+    Logs a ``report_deleted`` telemetry event with the outcome (``stage``: who asked)."""
+    outcome = await _delete_report(report_id, stores, history, now=now)
+    if outcome is not Removal.NOT_FOUND:
+        telemetry.emit("report_deleted", stage=stage, report_id=report_id, outcome=outcome.value)
+    return outcome
+
+
+async def _delete_report(
+    report_id: str, stores: ReportStores, history: OrchestrationHistory, *, now: datetime | None
+) -> Removal:
     if not is_guid(report_id):
         return Removal.NOT_FOUND
     report = await asyncio.to_thread(stores.table.get_report, report_id)
@@ -187,17 +202,16 @@ async def sweep(
     result = SweepResult(due=len(due), left_for_next_run=max(0, len(due) - limit))
     for report_id in due[:limit]:
         try:
-            outcome = await delete_report(report_id, stores, history, now=now)
+            outcome = await delete_report(report_id, stores, history, now=now, stage="retention")
         except Exception as exc:  # this report waits for the next run; the others go on
             result.errors += 1
-            telemetry.emit("report_retention", stage="retention", report_id=report_id, outcome="error",
+            telemetry.emit("report_deleted", stage="retention", report_id=report_id, outcome="error",
                            error_type=type(exc).__name__)  # fmt: skip
             continue
         if outcome is Removal.DELETED:
             result.deleted += 1
         elif outcome is Removal.RUNNING:
             result.running += 1
-        telemetry.emit("report_retention", stage="retention", report_id=report_id, outcome=outcome.value)
     return result
 
 

@@ -341,3 +341,27 @@ def test_sweep_goes_on_past_a_report_that_fails_and_respects_its_limit(monkeypat
     result = asyncio.run(sweep(world.stores, world.runtime, now=NOW, default_days=90))
     assert (result.due, result.deleted) == (2, 2)
     assert world.table.reports == {}
+
+
+def test_each_deletion_logs_one_event_with_its_outcome(caplog) -> None:
+    import json
+    import logging
+
+    from shared import telemetry
+
+    caplog.set_level(logging.INFO, logger=telemetry.LOGGER_NAME)
+    world = World()
+    world.add(rid(1))
+    world.add(rid(2), status=ReportStatus.PROCESSING, runtime="Running")
+    assert world.delete(rid(1)) is Removal.DELETED
+    assert world.delete(rid(2)) is Removal.RUNNING
+    assert world.delete(rid(3)) is Removal.NOT_FOUND
+    logged = [
+        json.loads(r.getMessage().removeprefix(telemetry.EVENT + " "))
+        for r in caplog.records
+        if r.name == telemetry.LOGGER_NAME
+    ]
+    assert logged == [
+        {"event": "report_deleted", "stage": "delete", "report_id": rid(1), "outcome": "deleted"},
+        {"event": "report_deleted", "stage": "delete", "report_id": rid(2), "outcome": "running"},
+    ]
