@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 ENDED = frozenset({"Completed", "Failed", "Terminated", "Canceled"})
 MAX_REPORTS_PER_RUN = 500  # the rest wait for the next run (a first run may find years of reports)
 STATUS_TIMEOUT_SECONDS = 10
+PURGES_AT_ONCE = 8  # purge calls in flight at once for one report
 
 
 class Removal(StrEnum):
@@ -136,6 +137,13 @@ async def _purge_sub_instances(history: OrchestrationHistory, report_id: str) ->
     """Purge the history of every sub-orchestration of the report; False while one still runs
     (those that ended are purged anyway: nothing needs them). The listing is read again after
     each round, so a runtime that answers a page at a time is read to the end."""
+    previous: dict[str, str | None] | None = None
+    gate = asyncio.Semaphore(PURGES_AT_ONCE)
+
+    async def purge(instance: str) -> int:
+        async with gate:
+            return await history.purge(instance)
+
     while True:
         found = await history.sub_instances(report_id)
         if not found:
@@ -143,11 +151,12 @@ async def _purge_sub_instances(history: OrchestrationHistory, report_id: str) ->
         ended = [instance for instance, status in found.items() if status in ENDED]
         if not ended:
             return False
-        purged = 0
-        for instance in ended:
-            purged += await history.purge(instance)
-        if not purged:  # listed as ended, yet nothing went: do not go round for ever
+        purged = sum(await asyncio.gather(*(purge(instance) for instance in ended)))
+        if not purged and found == previous:
+            # listed as ended twice, yet nothing went: do not go round for ever (once may be
+            # another cleanup of the same report purging them first)
             raise TransientError("Sub-orchestration histories could not be purged", code="purge_failed")
+        previous = found
 
 
 def _delete_rows_and_files(report: Report, stores: ReportStores) -> None:

@@ -361,8 +361,8 @@ class TableStore:
         batch is then deleted row by row, which tolerates missing rows."""
         client = self.table(table_name)
         keys = [e["RowKey"] for e in client.query_entities(query, parameters=parameters, select=["RowKey"])]
-        for start in range(0, len(keys), MAX_BATCH_OPERATIONS):
-            batch = keys[start : start + MAX_BATCH_OPERATIONS]
+
+        def delete(batch: list[str]) -> int:
             try:
                 client.submit_transaction(
                     [("delete", {"PartitionKey": partition, "RowKey": k}) for k in batch]
@@ -372,7 +372,13 @@ class TableStore:
                     raise classify_storage_error(exc, "deleting rows") from None
                 for key in batch:
                     client.delete_entity(partition, key)  # no error when it is gone already
-        return len(keys)
+            return len(batch)
+
+        batches = [keys[i : i + MAX_BATCH_OPERATIONS] for i in range(0, len(keys), MAX_BATCH_OPERATIONS)]
+        if self.write_workers == 1 or len(batches) <= 1:
+            return sum(delete(batch) for batch in batches)
+        with ThreadPoolExecutor(max_workers=self.write_workers) as pool:  # as writes are (save_entities)
+            return sum(pool.map(delete, batches))
 
     # -- reports ---------------------------------------------------------------------------
 

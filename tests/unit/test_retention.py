@@ -365,3 +365,35 @@ def test_each_deletion_logs_one_event_with_its_outcome(caplog) -> None:
         {"event": "report_deleted", "stage": "delete", "report_id": rid(1), "outcome": "deleted"},
         {"event": "report_deleted", "stage": "delete", "report_id": rid(2), "outcome": "running"},
     ]
+
+
+def test_sub_orchestrations_purged_meanwhile_by_another_cleanup_are_no_error() -> None:
+    world = World()
+    world.add(rid(1))
+    runtime = world.runtime
+    listed = runtime.sub_instances
+
+    async def stale_once(report_id: str) -> dict[str, str | None]:
+        found = await listed(report_id)
+        for instance in found:  # another cleanup purges them before this one does
+            runtime.instances.pop(instance, None)
+        runtime.sub_instances = listed  # type: ignore[method-assign]
+        return found
+
+    runtime.sub_instances = stale_once  # type: ignore[method-assign]
+    assert world.delete(rid(1)) is Removal.DELETED
+    assert world.traces(rid(1)) == []
+
+
+def test_a_runtime_that_lists_ended_instances_it_never_purges_is_an_error_not_a_loop() -> None:
+    world = World()
+    world.add(rid(1))
+
+    async def purge_nothing(instance_id: str) -> int:
+        return 0
+
+    world.runtime.purge = purge_nothing  # type: ignore[method-assign]
+    before = world.snapshot()
+    with pytest.raises(TransientError):
+        world.delete(rid(1))
+    assert world.snapshot() == before
