@@ -25,13 +25,9 @@ from devhost.azure_standin import AzureStandIn
 from devhost.azurite import Azurite
 from devhost.functions_host import FunctionsHost
 from devhost.identity_endpoint import IdentityEndpoint
+from shared.settings import DEFAULT_RETENTION_SCHEDULE
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-# The app's timer triggers bind their schedules as %SETTING%: without the setting the host does
-# not load the function (as in Azure). These are local.settings.sample.json's values.
-TIMER_SCHEDULES = {"REPORT_RETENTION_SCHEDULE": "0 30 2 * * *"}
 
 
 class DevStack:
@@ -120,7 +116,8 @@ class DevStack:
             self._set_env({
                 **self.standin.settings_env(),
                 "DURABLE_TASK_HUB": self._task_hub,
-                **TIMER_SCHEDULES,
+                # The report_retention timer binds "%REPORT_RETENTION_SCHEDULE%" (the sample's value).
+                "REPORT_RETENTION_SCHEDULE": DEFAULT_RETENTION_SCHEDULE,
                 **self._storage_env(),
                 **self._settings,
             })  # fmt: skip

@@ -51,6 +51,8 @@ def _at_least_one(value: int, name: str) -> int:
 
 
 STORAGE = "AzureWebJobsStorage"
+# NCRONTAB (six fields, seconds first) for the report_retention timer: daily at 02:30 UTC.
+DEFAULT_RETENTION_SCHEDULE = "0 30 2 * * *"
 EMULATOR_CONNECTION = "UseDevelopmentStorage=true"
 
 
@@ -132,7 +134,7 @@ class Settings:
     provider_name: str = ""
     provider_logo_blob: str = ""
     retention_days: int = 90
-    retention_schedule: str = "0 30 2 * * *"
+    retention_schedule: str = DEFAULT_RETENTION_SCHEDULE
 
     @property
     def storage_connection(self) -> str:
@@ -189,7 +191,7 @@ def get_settings() -> Settings:
         # report_retention timer deletes what is older on REPORT_RETENTION_SCHEDULE, which the
         # host reads as the timer's %REPORT_RETENTION_SCHEDULE% (read here for the log only).
         retention_days=_at_least_one(_int("REPORT_RETENTION_DAYS", 90), "REPORT_RETENTION_DAYS"),
-        retention_schedule=env("REPORT_RETENTION_SCHEDULE", "").strip() or "0 30 2 * * *",
+        retention_schedule=env("REPORT_RETENTION_SCHEDULE", "").strip() or DEFAULT_RETENTION_SCHEDULE,
     )
 
 

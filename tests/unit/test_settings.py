@@ -137,3 +137,14 @@ def test_report_retention_defaults_to_90_days_and_refuses_less_than_one(monkeypa
     monkeypatch.setenv("REPORT_RETENTION_DAYS", "0")
     with pytest.raises(ValueError, match="REPORT_RETENTION_DAYS"):
         get_settings()
+
+
+def test_the_retention_timer_schedule_default_is_the_sample_files(monkeypatch):
+    from shared.settings import DEFAULT_RETENTION_SCHEDULE
+
+    monkeypatch.delenv("REPORT_RETENTION_SCHEDULE", raising=False)
+    sample = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+    assert (
+        sample["REPORT_RETENTION_SCHEDULE"] == DEFAULT_RETENTION_SCHEDULE == get_settings().retention_schedule
+    )
+    assert len(DEFAULT_RETENTION_SCHEDULE.split()) == 6  # NCRONTAB: seconds first
