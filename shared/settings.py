@@ -50,6 +50,15 @@ def _at_least_one(value: int, name: str) -> int:
     return value
 
 
+def _bool(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise ValueError(f"setting {name} must be true or false, got {raw!r}")
+
+
 STORAGE = "AzureWebJobsStorage"
 # NCRONTAB (six fields, seconds first) for the report_retention timer: daily at 02:30 UTC.
 DEFAULT_RETENTION_SCHEDULE = "0 30 2 * * *"
@@ -135,6 +144,8 @@ class Settings:
     provider_logo_blob: str = ""
     retention_days: int = 90
     retention_schedule: str = DEFAULT_RETENTION_SCHEDULE
+    callback_signing_key: str = ""
+    callback_allow_private_hosts: bool = False
 
     @property
     def storage_connection(self) -> str:
@@ -192,6 +203,10 @@ def get_settings() -> Settings:
         # host reads as the timer's %REPORT_RETENTION_SCHEDULE% (read here for the log only).
         retention_days=_at_least_one(_int("REPORT_RETENTION_DAYS", 90), "REPORT_RETENTION_DAYS"),
         retention_schedule=env("REPORT_RETENTION_SCHEDULE", "").strip() or DEFAULT_RETENTION_SCHEDULE,
+        # Signs every report callback (shared/callbacks.py); callbacks are refused without it.
+        callback_signing_key=env("CALLBACK_SIGNING_KEY", ""),
+        # Local testing only: callbacks to loopback and private hosts, and over plain http.
+        callback_allow_private_hosts=_bool("CALLBACK_ALLOW_PRIVATE_HOSTS"),
     )
 
 

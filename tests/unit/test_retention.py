@@ -115,6 +115,7 @@ class World:
             for sub in SUBS:
                 self.runtime.instances[f"{report_id}:fetch:{sub}"] = sub_status
             self.runtime.instances[f"{report_id}:html"] = "Completed"
+            self.runtime.instances[f"{report_id}:callback"] = "Completed"
             for part in range(2):
                 self.runtime.instances[f"{report_id}:pdf:{part:04d}"] = "Completed"
         return report
@@ -181,7 +182,7 @@ def test_a_completed_report_goes_entirely_and_another_stays_whole() -> None:
     assert world.traces(rid(1)) == []
     assert world.traces(rid(2)) == before
     # every sub-orchestration was purged, a page at a time, and the report's own instance last
-    assert len(world.runtime.purged) == 9 and world.runtime.purged[-1] == rid(1)
+    assert len(world.runtime.purged) == 10 and world.runtime.purged[-1] == rid(1)
     assert world.delete(rid(1)) is Removal.NOT_FOUND  # idempotent
 
 
