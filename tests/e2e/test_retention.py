@@ -142,7 +142,7 @@ def test_delete_takes_a_csv_report_with_its_upload(api: ApiClient, stack: Any) -
 def test_delete_refuses_a_running_report_and_touches_nothing(
     api: ApiClient, stack: Any, new_subscriptions: Any
 ) -> None:
-    rid, _ = hold_fetch(stack, api, new_subscriptions)
+    rid, _ = hold_fetch(stack, api, new_subscriptions, seconds=4)
     before = runtime_knows(stack, rid)
     refused = delete(api, rid)
     assert refused.status_code == 409, refused.text
