@@ -44,7 +44,7 @@ from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from shared.summary import ReportSummary
 
-from . import pdf_layout, typeface
+from . import pdf_layout, pdf_tables, typeface
 from .environment import (
     CATEGORY_COLORS,
     get_environment,
@@ -57,7 +57,6 @@ DEFAULT_ROWS_PER_PART = 1000
 TABLE_ROWS = 100  # rows per <table>: xhtml2pdf's cost is superlinear in one table's size
 
 SUMMARY_TEMPLATE = "pdf_summary.j2"
-DETAIL_TEMPLATE = "pdf_base.j2"  # with the detail tables (pdf_detail.j2) and nothing else
 
 # Neither the network nor the disk: the report needs no resource at all.
 RENDER_POLICY = ResourceAccessPolicy(
@@ -258,11 +257,11 @@ _CLOSING_GAP = 12.0  # pt
 _BOTTOM_MARGIN = 16 * pdf_layout.MM
 
 
-def _space_after_summary(context: Mapping[str, Any]) -> float:
-    """Points free at the bottom of the summary's last page, measured on the summary rendered."""
-    summary_only = PartSpec(index=0, kind="summary", total_rows=context["summary"].row_count)
-    pdf = render_pdf_part(context, summary_only)
-    page = PdfReader(io.BytesIO(pdf)).pages[-1]
+def _summary_end(pdf: bytes) -> tuple[PdfReader, float]:
+    """The summary part's reader and how far up its last page its content ends (points from
+    the bottom edge, with the closing gap): where the detail rows that follow it may start."""
+    reader = PdfReader(io.BytesIO(pdf))
+    page = reader.pages[-1]
     lowest = [float(page.mediabox.height)]
 
     def visit(text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
@@ -271,7 +270,14 @@ def _space_after_summary(context: Mapping[str, Any]) -> float:
             lowest.append(y - _DESCENT * size * abs(cm[3] or 1))
 
     page.extract_text(visitor_text=visit)
-    return max(min(lowest) - _CLOSING_GAP - _BOTTOM_MARGIN, 0.0)
+    return reader, min(lowest) - _CLOSING_GAP
+
+
+def _space_after_summary(context: Mapping[str, Any]) -> float:
+    """Points free at the bottom of the summary's last page, measured on the summary rendered."""
+    summary_only = PartSpec(index=0, kind="summary", total_rows=context["summary"].row_count)
+    _, end = _summary_end(render_pdf_part(context, summary_only))
+    return max(end - _BOTTOM_MARGIN, 0.0)
 
 
 def dump_pdf_plan(specs: Sequence[PartSpec]) -> bytes:
@@ -344,10 +350,8 @@ def html_to_pdf(html: str) -> bytes:
     return out.getvalue()
 
 
-def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> str:
-    """The xhtml2pdf markup of one part (exposed for tests and debugging)."""
+def _checked(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> PartSpec:
     spec = part_spec if isinstance(part_spec, PartSpec) else PartSpec.from_dict(part_spec)
-    env = get_environment()
     summary: ReportSummary = context["summary"]
     if spec.total_rows != summary.row_count:
         raise ValueError(
@@ -358,19 +362,33 @@ def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[s
         raise ValueError(f"unknown part kind {spec.kind!r}")
     if spec.kind == "detail" and not context["report"]["show_resources"]:
         raise ValueError("this report type has no detail parts")
-    orientation = pdf_layout.PORTRAIT if spec.kind == "summary" else pdf_layout.LANDSCAPE
+    return spec
+
+
+def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> str:
+    """The xhtml2pdf markup of the summary part (exposed for tests and debugging); the detail
+    tables have none, they are drawn by ``pdf_tables``."""
+    spec = _checked(context, part_spec)
+    if spec.kind != "summary":
+        raise ValueError("only the summary part is rendered from markup")
     values = {
         **context,
         "part": spec,
         "layout": _layout(),
         "category_colors": CATEGORY_COLORS,
         "font_family": typeface.FAMILY,
-        "orientation": orientation,
-        "tables": _tables(context, spec, orientation) if spec.groups else [],
-        # the section's heading opens the detail rows, wherever the first of them is
-        "detail_heading": bool(spec.groups) and spec.start == 0,
+        "orientation": pdf_layout.PORTRAIT,
     }
-    return env.get_template(SUMMARY_TEMPLATE if spec.kind == "summary" else DETAIL_TEMPLATE).render(values)
+    return get_environment().get_template(SUMMARY_TEMPLATE).render(values)
+
+
+def detail_tables(
+    context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]
+) -> list[pdf_layout.Table]:
+    """The tables a part draws, as planned (exposed for tests)."""
+    spec = _checked(context, part_spec)
+    orientation = pdf_layout.PORTRAIT if spec.kind == "summary" else pdf_layout.LANDSCAPE
+    return _tables(context, spec, orientation) if spec.groups else []
 
 
 def _layout() -> dict[str, Any]:
@@ -390,8 +408,29 @@ def _layout() -> dict[str, Any]:
 
 
 def render_pdf_part(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> bytes:
-    """Render one planned part to PDF bytes (a document of its own)."""
-    return html_to_pdf(render_part_html(context, part_spec))
+    """Render one planned part to PDF bytes (a document of its own).
+
+    The summary part is xhtml2pdf's (the templates); the detail rows are drawn by reportlab
+    (``pdf_tables``): a detail part's pages entirely, and in the summary part the rows planned
+    below the summary, laid over its last page."""
+    spec = _checked(context, part_spec)
+    cost = bool(context["report"]["cost_columns"])
+    tables = detail_tables(context, spec)
+    if spec.kind == "detail":
+        return pdf_tables.render_detail_pages(tables, cost=cost, section=spec.start == 0)
+    summary = html_to_pdf(render_part_html(context, spec))
+    if not tables:
+        return summary
+    reader, end = _summary_end(summary)
+    tail = PdfReader(io.BytesIO(pdf_tables.render_tail(tables, cost=cost, frame_top=end)))
+    writer = PdfWriter(clone_from=reader)
+    writer.pages[-1].merge_page(tail.pages[0])
+    for extra in tail.pages[1:]:  # only if the plan and this render disagree: rows are never lost
+        log.warning("Detail rows planned below the summary ran onto a page of their own")
+        writer.add_page(extra)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 # --- merging ------------------------------------------------------------------------------
