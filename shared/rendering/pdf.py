@@ -1,25 +1,27 @@
-"""The PDF report: rendered in parts with xhtml2pdf, merged with pypdf.
+"""The PDF report: rendered in parts, merged with pypdf.
 
-Why parts (measured, see docs/architecture.md): xhtml2pdf's time is superlinear in the size of one table
-and its memory grows with the document. So the report is cut into a summary part and detail
-parts of at most ``rows_per_part`` affected-resource rows (groups split across parts carry a
-"(continued)" heading); each part is its own ``pisa.CreatePDF`` call, and the parts are merged
-at the end. Memory is bounded by one part, and the app renders parts in parallel activities
-(``shared.pipeline``):
+Why parts (measured, see docs/architecture.md): the renderers' time is superlinear in the size
+of one document and their memory grows with it. So the report is cut into a summary part and
+detail parts of about ``rows_per_part`` affected-resource rows, each rendered on its own and
+merged at the end. Memory is bounded by one part, and the app renders parts in parallel
+activities (``shared.pipeline``):
 
-    specs = plan_pdf_parts(summary, rows_per_part)    # once, at summarize; small, JSON-able
+    specs = plan_pdf_parts(summary, rows_per_part, context=context)  # once, at summarize
     render_pdf_part(context, specs[i])                # one activity per part
     write_merged_pdf(parts, dest, footer=..., title=...)  # assemble: + footer and page numbers
 
-Inside a part the markup is kept lean, which is what xhtml2pdf's cost follows: tables of at most
-``TABLE_ROWS`` rows, few cells per row, explicit column widths, few CSS rules, and an explicit
-height for every row, computed here from the text's measured width, so reportlab never has to
-wrap a cell's content to find its row's height (each cell is laid out once, when drawn, instead
-of up to three times).
+The plan is made with the report's context and says where every page starts
+(``pdf_layout``): parts are whole pages, so no page but the last is left part-empty, and the
+summary part ends with the detail rows that fit below the summary. The summary is rendered by
+xhtml2pdf from ``pdf_summary.j2``; the detail rows are drawn by reportlab from the plan
+(``pdf_tables``), about three times faster than the same tables through xhtml2pdf. Every
+font is the report's own, embedded (``typeface``); the footer and page numbers are stamped at
+the merge in the same fonts.
 
 Remote content is never fetched: the templates reference no resources, text from the API is
 escaped, and every render runs with a link callback that answers every URL with an empty inline
-resource and a resource policy that refuses network and file reads (see ``_link_callback``).
+resource (except the logo's and the charts' own inline data) and a resource policy that
+refuses network and file reads (see ``_link_callback``).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from .logo import KINDS as LOGO_KINDS
 log = logging.getLogger(__name__)
 
 DEFAULT_ROWS_PER_PART = 1000
-TABLE_ROWS = 100  # rows per <table>: xhtml2pdf's cost is superlinear in one table's size
+TABLE_ROWS = 100  # rows per table at most (a page holds fewer; a plan without pages may not)
 
 SUMMARY_TEMPLATE = "pdf_summary.j2"
 
@@ -392,18 +394,13 @@ def detail_tables(
 
 
 def _layout() -> dict[str, Any]:
-    """The geometry pdf_layout measures with, for the templates' CSS (one source for both)."""
-    x, gx = pdf_layout.CELL_PAD_X, pdf_layout.GROUP_PAD_X
+    """The sizes pdf_layout measures with, for the summary's CSS (one source for both)."""
+    x = pdf_layout.CELL_PAD_X
     return {
         "font_size": pdf_layout.FONT_SIZE,
         "leading": pdf_layout.LEADING,
-        "title_size": pdf_layout.TITLE_SIZE,
-        "title_leading": pdf_layout.TITLE_LEADING,
         "pad": f"{pdf_layout.CELL_PAD_TOP}pt {x}pt {pdf_layout.CELL_PAD_BOTTOM}pt {x}pt",
         "head_pad": f"{pdf_layout.HEAD_PAD_TOP}pt {x}pt {pdf_layout.HEAD_PAD_BOTTOM}pt {x}pt",
-        "title_pad": f"{pdf_layout.TITLE_PAD_TOP}pt {gx}pt {pdf_layout.TITLE_PAD_BOTTOM}pt {gx}pt",
-        "notes_pad": f"0 {gx}pt {pdf_layout.NOTES_PAD_BOTTOM}pt {gx}pt",
-        "table_gap": pdf_layout.TABLE_GAP,
     }
 
 
