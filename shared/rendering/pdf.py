@@ -40,9 +40,13 @@ from typing import IO, Any
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, KeepTogether, Paragraph
+from reportlab.platypus.flowables import _listWrapOn
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
+from xhtml2pdf.xhtml2pdf_reportlab import PmlBaseDoc
 
 from shared.summary import ReportSummary
 
@@ -332,6 +336,55 @@ def _relaxed_gc() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*saved)
+
+
+class _KeepWithStart(KeepTogether):  # type: ignore[misc]
+    """keep-with-next (the templates' headings) that needs only the start of what follows.
+
+    reportlab keeps a heading and the whole block after it together, so a heading before a
+    table taller than what is left of the page moved both to the next page and left the rest
+    of this one blank. Here, when the heading and the first piece of the block fit, they stay;
+    only when not even that fits does the heading go to the next page with its block."""
+
+    def split(self, aW: float, aH: float) -> list[Any]:  # noqa: N803 - reportlab's names
+        if getattr(self, "_wrapInfo", None) != (aW, aH):
+            self.wrap(aW, aH)
+        *heads, follow = self._content
+        if heads and self._H > aH:
+            _, used = _listWrapOn(heads, aW, self.canv)
+            pieces = follow.splitOn(self.canv, aW, aH - used) if aH > used else []
+            if len(pieces) >= 2:
+                more = [_continued(heads[-1])] if _is_heading(heads[-1]) else []
+                return [*heads, pieces[0], *more, *pieces[1:]]
+        return list(super().split(aW, aH))
+
+
+class _ContinuedHeading(Paragraph):  # type: ignore[misc]
+    """A section heading repeated, marked "(continued)", where its block runs onto a page."""
+
+
+def _is_heading(flowable: Any) -> bool:
+    return isinstance(flowable, _ContinuedHeading) or getattr(flowable, "outlineLevel", None) is not None
+
+
+def _continued(heading: Any) -> _ContinuedHeading:
+    if isinstance(heading, _ContinuedHeading):
+        return _ContinuedHeading(heading.text, heading.style)
+    style = heading.style
+    copy = ParagraphStyle(
+        "continued",
+        fontName=style.fontName,
+        fontSize=style.fontSize,
+        leading=style.leading,
+        textColor=style.textColor,
+        spaceAfter=5,
+        keepWithNext=1,
+    )
+    return _ContinuedHeading(pdf_tables.text(f"{heading.getPlainText().strip()} (continued)"), copy)
+
+
+# Every xhtml2pdf document groups keep-with-next flowables with this class.
+PmlBaseDoc._initArgs = {**BaseDocTemplate._initArgs, "keepTogetherClass": _KeepWithStart}
 
 
 def html_to_pdf(html: str) -> bytes:
