@@ -151,6 +151,14 @@ def shows_resources(report_type: ReportType) -> bool:
     return report_type is not ReportType.EXECUTIVE
 
 
+# The heading over each type's resource tables (HTML and PDF).
+DETAIL_TITLES = {
+    ReportType.COST: "What to buy and what to change",
+    ReportType.SECURITY: "Findings and the resources they affect",
+    ReportType.OPERATIONS: "Findings by workload area",
+}
+
+
 def default_title(report_type: ReportType, customer: str) -> str:
     label = REPORT_TYPES[report_type].label
     return f"Azure Advisor {label[0].lower() + label[1:]}" + (f" for {customer}" if customer else "")
@@ -509,6 +517,7 @@ def build_report_context(
             "cost_columns": report_type is ReportType.COST,
             "has_savings": report_type in (ReportType.DETAILED, ReportType.EXECUTIVE, ReportType.COST),
             "scope": scope_sentence(customer, subscriptions),
+            "detail_title": DETAIL_TITLES.get(report_type, "Recommendations and affected resources"),
             "scope_short": f"in {len(subscriptions):,} subscription{'s' if len(subscriptions) != 1 else ''}",
         },
         "subscriptions": subscriptions,

@@ -1,25 +1,27 @@
-"""The PDF report: rendered in parts with xhtml2pdf, merged with pypdf.
+"""The PDF report: rendered in parts, merged with pypdf.
 
-Why parts (measured, see docs/architecture.md): xhtml2pdf's time is superlinear in the size of one table
-and its memory grows with the document. So the report is cut into a summary part and detail
-parts of at most ``rows_per_part`` affected-resource rows (groups split across parts carry a
-"(continued)" heading); each part is its own ``pisa.CreatePDF`` call, and the parts are merged
-at the end. Memory is bounded by one part, and the app renders parts in parallel activities
-(``shared.pipeline``):
+Why parts (measured, see docs/architecture.md): the renderers' time is superlinear in the size
+of one document and their memory grows with it. So the report is cut into a summary part and
+detail parts of about ``rows_per_part`` affected-resource rows, each rendered on its own and
+merged at the end. Memory is bounded by one part, and the app renders parts in parallel
+activities (``shared.pipeline``):
 
-    specs = plan_pdf_parts(summary, rows_per_part)    # once, at summarize; small, JSON-able
+    specs = plan_pdf_parts(summary, rows_per_part, context=context)  # once, at summarize
     render_pdf_part(context, specs[i])                # one activity per part
     write_merged_pdf(parts, dest, footer=..., title=...)  # assemble: + footer and page numbers
 
-Inside a part the markup is kept lean, which is what xhtml2pdf's cost follows: tables of at most
-``TABLE_ROWS`` rows, few cells per row, explicit column widths, few CSS rules, and an explicit
-height for every row, computed here from the text's measured width, so reportlab never has to
-wrap a cell's content to find its row's height (each cell is laid out once, when drawn, instead
-of up to three times).
+The plan is made with the report's context and says where every page starts
+(``pdf_layout``): parts are whole pages, so no page but the last is left part-empty, and the
+summary part ends with the detail rows that fit below the summary. The summary is rendered by
+xhtml2pdf from ``pdf_summary.j2``; the detail rows are drawn by reportlab from the plan
+(``pdf_tables``), about three times faster than the same tables through xhtml2pdf. Every
+font is the report's own, embedded (``typeface``); the footer and page numbers are stamped at
+the merge in the same fonts.
 
 Remote content is never fetched: the templates reference no resources, text from the API is
 escaped, and every render runs with a link callback that answers every URL with an empty inline
-resource and a resource policy that refuses network and file reads (see ``_link_callback``).
+resource (except the logo's and the charts' own inline data) and a resource policy that
+refuses network and file reads (see ``_link_callback``).
 """
 
 from __future__ import annotations
@@ -38,13 +40,17 @@ from typing import IO, Any
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, KeepTogether, Paragraph
+from reportlab.platypus.flowables import _listWrapOn
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
+from xhtml2pdf.xhtml2pdf_reportlab import PmlBaseDoc
 
 from shared.summary import ReportSummary
 
-from . import pdf_layout, typeface
+from . import pdf_layout, pdf_tables, typeface
 from .environment import (
     CATEGORY_COLORS,
     get_environment,
@@ -54,10 +60,10 @@ from .logo import KINDS as LOGO_KINDS
 log = logging.getLogger(__name__)
 
 DEFAULT_ROWS_PER_PART = 1000
-TABLE_ROWS = 100  # rows per <table>: xhtml2pdf's cost is superlinear in one table's size
+TABLE_ROWS = 100  # rows per table at most (a page holds fewer; a plan without pages may not)
 
 SUMMARY_TEMPLATE = "pdf_summary.j2"
-DETAIL_TEMPLATE = "pdf_base.j2"  # with the detail tables (pdf_detail.j2) and nothing else
+APPENDIX_TEMPLATE = "pdf_appendix.j2"
 
 # Neither the network nor the disk: the report needs no resource at all.
 RENDER_POLICY = ResourceAccessPolicy(
@@ -258,11 +264,11 @@ _CLOSING_GAP = 12.0  # pt
 _BOTTOM_MARGIN = 16 * pdf_layout.MM
 
 
-def _space_after_summary(context: Mapping[str, Any]) -> float:
-    """Points free at the bottom of the summary's last page, measured on the summary rendered."""
-    summary_only = PartSpec(index=0, kind="summary", total_rows=context["summary"].row_count)
-    pdf = render_pdf_part(context, summary_only)
-    page = PdfReader(io.BytesIO(pdf)).pages[-1]
+def _summary_end(pdf: bytes) -> tuple[PdfReader, float]:
+    """The summary part's reader and how far up its last page its content ends (points from
+    the bottom edge, with the closing gap): where the detail rows that follow it may start."""
+    reader = PdfReader(io.BytesIO(pdf))
+    page = reader.pages[-1]
     lowest = [float(page.mediabox.height)]
 
     def visit(text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
@@ -271,7 +277,14 @@ def _space_after_summary(context: Mapping[str, Any]) -> float:
             lowest.append(y - _DESCENT * size * abs(cm[3] or 1))
 
     page.extract_text(visitor_text=visit)
-    return max(min(lowest) - _CLOSING_GAP - _BOTTOM_MARGIN, 0.0)
+    return reader, min(lowest) - _CLOSING_GAP
+
+
+def _space_after_summary(context: Mapping[str, Any]) -> float:
+    """Points free at the bottom of the summary's last page, measured on the summary rendered."""
+    summary_only = PartSpec(index=0, kind="summary", total_rows=context["summary"].row_count)
+    _, end = _summary_end(render_pdf_part(context, summary_only))
+    return max(end - _BOTTOM_MARGIN, 0.0)
 
 
 def dump_pdf_plan(specs: Sequence[PartSpec]) -> bytes:
@@ -326,6 +339,55 @@ def _relaxed_gc() -> Iterator[None]:
         gc.set_threshold(*saved)
 
 
+class _KeepWithStart(KeepTogether):  # type: ignore[misc]
+    """keep-with-next (the templates' headings) that needs only the start of what follows.
+
+    reportlab keeps a heading and the whole block after it together, so a heading before a
+    table taller than what is left of the page moved both to the next page and left the rest
+    of this one blank. Here, when the heading and the first piece of the block fit, they stay;
+    only when not even that fits does the heading go to the next page with its block."""
+
+    def split(self, aW: float, aH: float) -> list[Any]:  # noqa: N803 - reportlab's names
+        if getattr(self, "_wrapInfo", None) != (aW, aH):
+            self.wrap(aW, aH)
+        *heads, follow = self._content
+        if heads and self._H > aH:
+            _, used = _listWrapOn(heads, aW, self.canv)
+            pieces = follow.splitOn(self.canv, aW, aH - used) if aH > used else []
+            if len(pieces) >= 2:
+                more = [_continued(heads[-1])] if _is_heading(heads[-1]) else []
+                return [*heads, pieces[0], *more, *pieces[1:]]
+        return list(super().split(aW, aH))
+
+
+class _ContinuedHeading(Paragraph):  # type: ignore[misc]
+    """A section heading repeated, marked "(continued)", where its block runs onto a page."""
+
+
+def _is_heading(flowable: Any) -> bool:
+    return isinstance(flowable, _ContinuedHeading) or getattr(flowable, "outlineLevel", None) is not None
+
+
+def _continued(heading: Any) -> _ContinuedHeading:
+    if isinstance(heading, _ContinuedHeading):
+        return _ContinuedHeading(heading.text, heading.style)
+    style = heading.style
+    copy = ParagraphStyle(
+        "continued",
+        fontName=style.fontName,
+        fontSize=style.fontSize,
+        leading=style.leading,
+        textColor=style.textColor,
+        spaceAfter=5,
+        keepWithNext=1,
+    )
+    return _ContinuedHeading(pdf_tables.text(f"{heading.getPlainText().strip()} (continued)"), copy)
+
+
+# Every xhtml2pdf document groups keep-with-next flowables with this class.
+PmlBaseDoc._initArgs = {**BaseDocTemplate._initArgs, "keepTogetherClass": _KeepWithStart}
+
+
 def html_to_pdf(html: str) -> bytes:
     """Convert one part's markup with xhtml2pdf: no fetches, errors raised, bytes returned."""
     typeface.register()
@@ -344,10 +406,8 @@ def html_to_pdf(html: str) -> bytes:
     return out.getvalue()
 
 
-def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> str:
-    """The xhtml2pdf markup of one part (exposed for tests and debugging)."""
+def _checked(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> PartSpec:
     spec = part_spec if isinstance(part_spec, PartSpec) else PartSpec.from_dict(part_spec)
-    env = get_environment()
     summary: ReportSummary = context["summary"]
     if spec.total_rows != summary.row_count:
         raise ValueError(
@@ -358,40 +418,99 @@ def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[s
         raise ValueError(f"unknown part kind {spec.kind!r}")
     if spec.kind == "detail" and not context["report"]["show_resources"]:
         raise ValueError("this report type has no detail parts")
-    orientation = pdf_layout.PORTRAIT if spec.kind == "summary" else pdf_layout.LANDSCAPE
+    return spec
+
+
+def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> str:
+    """The xhtml2pdf markup of the summary part (exposed for tests and debugging); the detail
+    tables have none, they are drawn by ``pdf_tables``."""
+    spec = _checked(context, part_spec)
+    if spec.kind != "summary":
+        raise ValueError("only the summary part is rendered from markup")
     values = {
         **context,
         "part": spec,
         "layout": _layout(),
         "category_colors": CATEGORY_COLORS,
         "font_family": typeface.FAMILY,
-        "orientation": orientation,
-        "tables": _tables(context, spec, orientation) if spec.groups else [],
-        # the section's heading opens the detail rows, wherever the first of them is
-        "detail_heading": bool(spec.groups) and spec.start == 0,
+        "orientation": pdf_layout.PORTRAIT,
     }
-    return env.get_template(SUMMARY_TEMPLATE if spec.kind == "summary" else DETAIL_TEMPLATE).render(values)
+    return get_environment().get_template(SUMMARY_TEMPLATE).render(values)
+
+
+def detail_tables(
+    context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]
+) -> list[pdf_layout.Table]:
+    """The tables a part draws, as planned (exposed for tests)."""
+    spec = _checked(context, part_spec)
+    orientation = pdf_layout.PORTRAIT if spec.kind == "summary" else pdf_layout.LANDSCAPE
+    return _tables(context, spec, orientation) if spec.groups else []
 
 
 def _layout() -> dict[str, Any]:
-    """The geometry pdf_layout measures with, for the templates' CSS (one source for both)."""
-    x, gx = pdf_layout.CELL_PAD_X, pdf_layout.GROUP_PAD_X
+    """The sizes pdf_layout measures with, for the summary's CSS (one source for both)."""
+    x = pdf_layout.CELL_PAD_X
     return {
         "font_size": pdf_layout.FONT_SIZE,
         "leading": pdf_layout.LEADING,
-        "title_size": pdf_layout.TITLE_SIZE,
-        "title_leading": pdf_layout.TITLE_LEADING,
         "pad": f"{pdf_layout.CELL_PAD_TOP}pt {x}pt {pdf_layout.CELL_PAD_BOTTOM}pt {x}pt",
         "head_pad": f"{pdf_layout.HEAD_PAD_TOP}pt {x}pt {pdf_layout.HEAD_PAD_BOTTOM}pt {x}pt",
-        "title_pad": f"{pdf_layout.TITLE_PAD_TOP}pt {gx}pt {pdf_layout.TITLE_PAD_BOTTOM}pt {gx}pt",
-        "notes_pad": f"0 {gx}pt {pdf_layout.NOTES_PAD_BOTTOM}pt {gx}pt",
-        "table_gap": pdf_layout.TABLE_GAP,
     }
 
 
 def render_pdf_part(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> bytes:
-    """Render one planned part to PDF bytes (a document of its own)."""
-    return html_to_pdf(render_part_html(context, part_spec))
+    """Render one planned part to PDF bytes (a document of its own).
+
+    The summary part is xhtml2pdf's (the templates); the detail rows are drawn by reportlab
+    (``pdf_tables``): a detail part's pages entirely, and in the summary part the rows planned
+    below the summary, laid over its last page."""
+    spec = _checked(context, part_spec)
+    pdf = _render_part(context, spec)
+    appendix = _appendix(context, spec)
+    if appendix is None:
+        return pdf
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.append(PdfReader(io.BytesIO(appendix)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _appendix(context: Mapping[str, Any], spec: PartSpec) -> bytes | None:
+    """The subscriptions appendix, after the last part, when the body lists only some of them."""
+    if spec.index != spec.part_count - 1 or not context.get("scope_appendix"):
+        return None
+    if context["report"]["type"] == "executive":
+        return None
+    values = {
+        **context,
+        "part": spec,
+        "layout": _layout(),
+        "font_family": typeface.FAMILY,
+        "orientation": pdf_layout.PORTRAIT,
+    }
+    return html_to_pdf(get_environment().get_template(APPENDIX_TEMPLATE).render(values))
+
+
+def _render_part(context: Mapping[str, Any], spec: PartSpec) -> bytes:
+    cost = bool(context["report"]["cost_columns"])
+    title = str(context["report"].get("detail_title") or pdf_tables.SECTION_TITLE)
+    tables = detail_tables(context, spec)
+    if spec.kind == "detail":
+        return pdf_tables.render_detail_pages(tables, cost=cost, section=spec.start == 0, title=title)
+    summary = html_to_pdf(render_part_html(context, spec))
+    if not tables:
+        return summary
+    reader, end = _summary_end(summary)
+    tail = PdfReader(io.BytesIO(pdf_tables.render_tail(tables, cost=cost, frame_top=end, title=title)))
+    writer = PdfWriter(clone_from=reader)
+    writer.pages[-1].merge_page(tail.pages[0])
+    for extra in tail.pages[1:]:  # only if the plan and this render disagree: rows are never lost
+        log.warning("Detail rows planned below the summary ran onto a page of their own")
+        writer.add_page(extra)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 # --- merging ------------------------------------------------------------------------------

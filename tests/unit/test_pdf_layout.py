@@ -4,6 +4,7 @@ across the boundaries of parts rendered independently; "(continued)" on a group 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 import re
@@ -214,3 +215,28 @@ def test_long_names_and_ids_break_after_separators_only(text, width_mm):
 def test_words_that_fit_are_left_alone():
     assert pdf_layout.breakable("Contoso Production", 30 * pdf_layout.MM) == "Contoso Production"
     assert pdf_layout.breakable("a vm-0001", 30 * pdf_layout.MM) == "a vm-0001"
+
+
+def many_types(n: int) -> list[Recommendation]:
+    """``n`` recommendation types of three resources each: a summary with long tables."""
+    recs = tenant(3 * n, seed=3)
+    return [
+        dataclasses.replace(r, recommendation_type_id=f"type-{i % n}", problem=f"Problem number {i % n} " * 3)
+        for i, r in enumerate(recs)
+    ]
+
+
+def test_summary_tables_split_under_their_heading_and_repeat_it_continued():
+    ctx = context_for(many_types(120), ReportType.DETAILED)
+    specs, parts, pdf = render(ctx, 1000)
+    assert_fair_share(pdf)  # a heading never drags its long table to the next page
+    summary_pages = page_texts(parts[0])
+    assert len(summary_pages) >= 3
+    repeated = [
+        line.strip()
+        for text in summary_pages[1:]
+        for line in text.splitlines()[:3]
+        if line.strip().endswith("(continued)") and not re.match(r"\s*\d+\. ", line)
+    ]
+    assert repeated, "no section heading repeated on the summary's later pages"
+    assert all(r.count("(continued)") == 1 for r in repeated)

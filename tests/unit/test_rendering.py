@@ -388,8 +388,9 @@ def test_continued_groups_say_so_in_the_part_markup(recs):
     specs = plan_pdf_parts(ctx["summary"], rows_per_part=4)
     continued = [p for p in specs[1:] if any(a > 0 for _, a, _ in p.groups) and p.groups[0][1] > 0]
     assert continued
-    markup = pdf_module.render_part_html(ctx, continued[0])
-    assert "(continued)" in markup
+    tables = pdf_module.detail_tables(ctx, continued[0])
+    assert tables[0].continued and tables[0].heading.title.endswith("(continued)")
+    assert "(continued)" in pdf_text(render_pdf_part(ctx, continued[0]))
 
 
 def test_part_rendering_refuses_a_plan_for_other_data(recs):
