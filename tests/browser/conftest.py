@@ -5,7 +5,7 @@ scripts/install-system-deps.sh) driven by Playwright for Python. Playwright neve
 browser of its own here: it is launched with the Debian executable (``executable_path``), and
 playwright is pinned to the release built against the same Chromium major version.
 
-One browser per session; each test opens its pages in a fresh context. Reports are rendered
+One browser for the tier; each test opens its pages in a fresh context. Reports are rendered
 through shared.rendering from the bundled sample tenant (the data the demo serves), written to
 files and opened from file:// URLs, as a customer opens a saved report. Screenshots go to
 out/screenshots/ (git-ignored) so a person can look at them after a run.
@@ -57,13 +57,15 @@ def chromium_executable() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps its event loop running in the main
+# thread while it is started, and tests after this tier call asyncio.run().
+@pytest.fixture(scope="package")
 def playwright_session() -> Iterator[Playwright]:
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_session: Playwright) -> Iterator[Browser]:
     browser = playwright_session.chromium.launch(executable_path=chromium_executable())
     yield browser
