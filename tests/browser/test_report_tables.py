@@ -176,6 +176,9 @@ def test_search_is_case_and_accent_insensitive_and_counts_rows(
     total = len(before)
     assert count_text(page, info["id"]) == f"{total} of {total} rows"
     search = page.locator(f".dt-search[aria-controls='{info['id']}']")
+    named = (search.get_attribute("aria-label") or "").removeprefix("Search ")
+    # the box is named after the heading above its table
+    assert page.locator("h2, h3").filter(has_text=re.compile(f"^{re.escape(named)}$")).count() >= 1
 
     query = "ZAKLADY lodz"  # neither the case nor the letters of "Zakłady Łódź"
     assert query.lower() not in ACCENTED_NAME.lower()
