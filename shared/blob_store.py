@@ -21,6 +21,7 @@ CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
     "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
 
@@ -99,17 +100,44 @@ class BlobStore:
         return self._container.get_blob_client(blob_name).get_blob_properties()
 
     def delete_prefix(self, prefix: str) -> int:
-        names = [b.name for b in self._container.list_blobs(name_starts_with=prefix)]
-        for name in names:
-            self._container.delete_blob(name, delete_snapshots="include")
-        return len(names)
+        """Delete every blob whose name starts with ``prefix`` (none in a container that does
+        not exist); a blob deleted meanwhile by someone else is not an error."""
+        if not prefix:
+            raise ValueError("an empty prefix would delete the whole container")
+        try:
+            names = [b.name for b in self._container.list_blobs(name_starts_with=prefix)]
+        except ResourceNotFoundError:
+            return 0
+        except HttpResponseError as exc:
+            raise classify_storage_error(exc, f"listing {self.container}") from None
+        return sum(self.delete(name) for name in names)
 
-    def sas_url(self, blob_name: str, *, minutes: int = 15, download_name: str | None = None) -> str:
-        """A read-only URL valid for ``minutes`` (with a small allowance for clock skew)."""
+    def delete(self, blob_name: str) -> bool:
+        try:
+            self._container.delete_blob(blob_name, delete_snapshots="include")
+        except ResourceNotFoundError:
+            return False
+        except HttpResponseError as exc:
+            raise classify_storage_error(exc, f"deleting {blob_name}") from None
+        return True
+
+    def sas_url(
+        self,
+        blob_name: str,
+        *,
+        minutes: int = 15,
+        download_name: str | None = None,
+        content_disposition: str | None = None,
+    ) -> str:
+        """A read-only URL valid for ``minutes`` (with a small allowance for clock skew); the
+        download is saved as ``download_name`` (plain ASCII), or as the whole
+        ``Content-Disposition`` given (signed into the SAS, which the service answers with)."""
         now = datetime.now(UTC)
         start, expiry = now - timedelta(minutes=5), now + timedelta(minutes=minutes)
         extra: dict[str, Any] = {}
-        if download_name:
+        if content_disposition:
+            extra["content_disposition"] = content_disposition
+        elif download_name:
             extra["content_disposition"] = f'attachment; filename="{download_name}"'
         credential = self._service.credential
         account_key = getattr(credential, "account_key", None)
