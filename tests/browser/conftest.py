@@ -33,6 +33,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from devhost.big_tenant import DEMO_CUSTOMER, build_big_tenant
 from devhost.sample_tenant import BUNDLED_PATH
 from shared.advisor import to_recommendation
 from shared.models import Recommendation, ReportFilters, ReportType
@@ -109,6 +110,24 @@ def sample_reports(tmp_path_factory: pytest.TempPathFactory) -> SampleReports:
         path.write_text(render_html(build_report_context(meta, summary, GENERATED)), encoding="utf-8")
         paths[report_type] = path
     return SampleReports(recs, names, paths)
+
+
+@pytest.fixture(scope="session")
+def big_detailed_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The detailed report of the big sample (45 subscriptions named in seven scripts, about
+    3,000 recommendations): its file and the subscriptions' names."""
+    tenant = build_big_tenant()
+    recs = [
+        to_recommendation(ResourceRecommendationBase.deserialize(item), sub["subscriptionId"])
+        for sub in tenant["subscriptions"]
+        for item in sub["recommendations"]
+    ]
+    names = {sub["subscriptionId"]: sub["displayName"] for sub in tenant["subscriptions"]}
+    meta = ReportMeta(report_type=ReportType.DETAILED, customer=DEMO_CUSTOMER, subscriptions=names)
+    html = render_html(build_report_context(meta, summarize(recs), GENERATED))
+    path = tmp_path_factory.mktemp("big") / "advisor-detailed-big.html"
+    path.write_text(html, encoding="utf-8")
+    return path, names
 
 
 @dataclass

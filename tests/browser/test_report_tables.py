@@ -12,6 +12,7 @@ import io
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,6 +109,34 @@ def test_every_report_type_opens_offline_at_desktop_and_phone_width(
             context.close()
 
 
+def test_the_big_sample_in_seven_scripts_fits_a_phone_and_searches_without_accents(
+    browser: Browser, big_detailed_report: tuple[Path, dict[str, str]], screenshots
+) -> None:
+    path, names = big_detailed_report
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = context.new_page()
+        log = watch(page)
+        page.goto(path.as_uri())
+        page.screenshot(path=str(screenshots / "big-detailed-phone.png"), full_page=FULL_PAGE)
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+        assert log.errors == [] and log.requests == [path.as_uri()]
+
+        info = next(t for t in tables(page) if t["tools"] and t["headers"][0]["name"] == "Subscription")
+        table = page.locator("table.data-table").nth(info["index"])
+        search = page.locator(f".dt-search[aria-controls='{info['id']}']")
+        before = rows(table)
+        assert len(before) == len(names)
+        # Greek without its tonos, Cyrillic in capitals, Czech without its hooks
+        for query, shown in (("ελληνικα", "Ελληνικά"), ("КИРИЛЛИЦА", "Кириллица"), ("cestina", "Čeština")):
+            search.fill(query)
+            expected = [r for r in before if shown in r[0]]
+            assert 0 < len(expected) < len(before)
+            assert rows(table) == expected, query
+    finally:
+        context.close()
+
+
 def test_a_savings_column_sorts_numerically_both_ways(
     context: BrowserContext, sample_reports: SampleReports
 ) -> None:
@@ -176,6 +205,9 @@ def test_search_is_case_and_accent_insensitive_and_counts_rows(
     total = len(before)
     assert count_text(page, info["id"]) == f"{total} of {total} rows"
     search = page.locator(f".dt-search[aria-controls='{info['id']}']")
+    named = (search.get_attribute("aria-label") or "").removeprefix("Search ")
+    # the box is named after the heading above its table
+    assert page.locator("h2, h3").filter(has_text=re.compile(f"^{re.escape(named)}$")).count() >= 1
 
     query = "ZAKLADY lodz"  # neither the case nor the letters of "Zakłady Łódź"
     assert query.lower() not in ACCENTED_NAME.lower()
