@@ -179,6 +179,33 @@ def test_the_detail_tables_are_set_at_8_5_points_or_more(detailed):
     assert sizes and min(sizes) >= 8.5, sorted(sizes)
 
 
+def printed_sizes(pdf: bytes) -> dict[float, str]:
+    """Every text's size as printed (its font size scaled by the text and graphics matrices: a
+    chart scaled down prints its labels smaller), with a sample of the text at that size."""
+    sizes: dict[float, str] = {}
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip():
+            sizes.setdefault(round(size * abs(tm[3] or 1) * abs(cm[3] or 1), 2), text.strip()[:40])
+
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        page.extract_text(visitor_text=visit)
+    return sizes
+
+
+@pytest.mark.parametrize("report_type", list(ReportType))
+def test_every_text_of_the_summaries_prints_at_8_5_points_or_more(report_type):
+    # Small labels (cards, notes, ids) and the charts' labels (an image scaled to its box) too.
+    subs = {f"{i:08x}-1bf0-4dda-aec3-{i:012x}": f"Subscription {i}" for i in range(12)}
+    meta = ReportMeta(report_type=report_type, customer="Contoso", subscriptions=subs)
+    recs = [r for r in tenant(80) if report_type.categories is None or r.category in report_type.categories]
+    ctx = build_report_context(meta, summarize(recs), datetime(2026, 12, 2, tzinfo=UTC))
+    assert ctx["scope_appendix"]  # the appendix's ids too
+    summary_only = PartSpec(index=0, kind="summary", total_rows=ctx["summary"].row_count)
+    sizes = printed_sizes(render_pdf_part(ctx, summary_only))
+    assert min(sizes) >= 8.5, {s: t for s, t in sizes.items() if s < 8.5}
+
+
 def test_the_cost_report_with_two_line_rows_fills_its_pages_too():
     ctx = context_for(tenant(900, seed=5), ReportType.COST)
     specs, parts, pdf = render(ctx, 60)

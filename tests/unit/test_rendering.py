@@ -643,3 +643,19 @@ def test_the_cover_takes_the_customers_accent_colour(recs, given, shown):
     summary_part = plan_pdf_parts(ctx["summary"], rows_per_part=50)[0]
     markup = pdf_module.render_part_html(ctx, summary_part)
     assert f"border-left: 3pt solid {shown};" in markup and f".eyebrow {{ color: {shown};" in markup
+
+
+_ABSOLUTE_SIZE = re.compile(r"font-size:\s*([0-9.]+)(px|pt)")
+
+
+@pytest.mark.parametrize("report_type", list(ReportType))
+def test_no_text_of_the_html_is_set_under_8_5_points(recs, report_type):
+    # Every absolute font size of the page's styles (screen and print): 8.5 pt is 11.33 px.
+    html = render_html(context_for(recs, report_type))
+    styles = " ".join(re.findall(r"<style[^>]*>(.*?)</style>", html, flags=re.S))
+    styles += " ".join(re.findall(r'style="([^"]*)"', html))
+    sizes = [
+        (float(v) * (0.75 if unit == "px" else 1), f"{v}{unit}") for v, unit in _ABSOLUTE_SIZE.findall(styles)
+    ]
+    assert sizes
+    assert not [shown for points, shown in sizes if points < 8.5 - 1e-9]
