@@ -515,6 +515,8 @@ def build_report_context(
             "requested_at": format_datetime(meta.requested_at) if meta.requested_at else "",
             "show_resources": show_resources,
             "cost_columns": report_type is ReportType.COST,
+            # every affected resource with its id and a portal link (HTML and PDF)
+            "resource_ids": report_type is ReportType.DETAILED,
             "has_savings": report_type in (ReportType.DETAILED, ReportType.EXECUTIVE, ReportType.COST),
             "scope": scope_sentence(customer, subscriptions),
             "detail_title": DETAIL_TITLES.get(report_type, "Recommendations and affected resources"),

@@ -31,6 +31,7 @@ from shared.models import category_label
 from shared.summary import RecommendationGroup, ResourceRow
 
 from . import typeface
+from .context import portal_url
 from .environment import (
     CATEGORY_COLORS,
     buyer_details,
@@ -55,6 +56,7 @@ NOTES_PAD_BOTTOM = 4.0
 TABLE_GAP = 10.0  # pt, above every table
 SECTION_HEIGHT = 42.0  # pt, the "Recommendations and affected resources" heading with its margins
 MAX_ROW_LINES = 24
+ID_LINES = 6  # a resource id's lines at most (an ARM id takes one across a landscape table)
 FILL = 0.98  # of a page's frame that the plan fills, the rest a margin for rounding
 # Words wrap at spaces; a word wider than its column (an id, a long name) is broken where it
 # has to be. Estimates err on the side of one line more: a row taller than its text is only
@@ -171,7 +173,10 @@ class Row:
     change: str = ""
     monthly: str = ""
     annual: str = ""
-    points: float = 0.0
+    rid: str = ""  # the resource id (the detailed report), on a line of its own under the row
+    link: str = ""  # the resource in the Azure portal (https), "" when the id is not an ARM id
+    points: float = 0.0  # the row's height, with its id line
+    id_points: float = 0.0  # the id line's share of it
 
     @property
     def height(self) -> str:
@@ -185,6 +190,7 @@ def row(
     cost: bool,
     savings: bool,
     names: Mapping[str, str],
+    ids: bool = False,
 ) -> Row:
     usable = [w * MM - 2 * CELL_PAD_X for _, w in cols]
     out = Row(
@@ -206,7 +212,23 @@ def row(
         count = max(count, lines(out.monthly, usable[-1]) + (lines(out.annual, usable[-1]) if cost else 0))
     # Capped well below a page: a pathological value is cut rather than overflowing the page.
     out.points = min(count, MAX_ROW_LINES) * LEADING + CELL_PAD_TOP + CELL_PAD_BOTTOM + 0.5
+    if ids:
+        _add_id(out, data.resource_id, sum(w for _, w in cols) * MM - 2 * CELL_PAD_X)
     return out
+
+
+def _add_id(out: Row, resource_id: str, width: float) -> None:
+    """The id line under a row: across the table's whole width (an id is long, and in the
+    Resource column alone it would take three or four lines), wrapped after separators. A row
+    without an id (a portal CSV's) gets an empty line of no height, so every resource is two
+    table rows and the zebra stripes pair them."""
+    rid = resource_id.strip()
+    if not rid:
+        return
+    out.rid = breakable(rid, width)
+    out.link = portal_url(rid)
+    out.id_points = min(lines(out.rid, width), ID_LINES) * LEADING + CELL_PAD_BOTTOM + 0.5
+    out.points += out.id_points
 
 
 @dataclass(slots=True)
@@ -295,6 +317,7 @@ class Table:
     header_height: str
     rows: list[Row] = field(default_factory=list)
     new_page: bool = False  # an explicit page break before this table
+    ids: bool = False  # each row followed by its resource id's line
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,11 +327,15 @@ class Layout:
     groups: Sequence[RecommendationGroup]
     cost: bool
     names: Mapping[str, str]
+    ids: bool = False  # each row with its resource id and portal link (the detailed report)
 
     @classmethod
     def of(cls, context: Mapping[str, Any]) -> Layout:
         return cls(
-            groups=context["groups"], cost=bool(context["report"]["cost_columns"]), names=context["sub_names"]
+            groups=context["groups"],
+            cost=bool(context["report"]["cost_columns"]),
+            names=context["sub_names"],
+            ids=bool(context["report"].get("resource_ids")),
         )
 
     def table(self, gi: int, first: int, end: int, orientation: str, *, new_page: bool = False) -> Table:
@@ -316,7 +343,7 @@ class Layout:
         cols = columns(orientation, cost=self.cost, savings=group.has_savings)
         width = FRAME[orientation][0]
         rows = [
-            row(r, cols, cost=self.cost, savings=group.has_savings, names=self.names)
+            row(r, cols, cost=self.cost, savings=group.has_savings, names=self.names, ids=self.ids)
             for r in group.rows[first:end]
         ]
         return Table(
@@ -329,6 +356,7 @@ class Layout:
             header_height=f"{header_points(cols):.1f}pt",
             rows=rows,
             new_page=new_page,
+            ids=self.ids,
         )
 
 
@@ -376,7 +404,14 @@ class _Paginator:
         group = self.layout.groups[gi]
         cols = columns(self.orientation, cost=self.layout.cost, savings=group.has_savings)
         return [
-            row(r, cols, cost=self.layout.cost, savings=group.has_savings, names=self.layout.names).points
+            row(
+                r,
+                cols,
+                cost=self.layout.cost,
+                savings=group.has_savings,
+                names=self.layout.names,
+                ids=self.layout.ids,
+            ).points
             for r in group.rows
         ]
 

@@ -134,6 +134,19 @@ def _row_cells(t: lay.Table, r: lay.Row, cost: bool) -> list[Any]:
     return cells
 
 
+_ID = ParagraphStyle("id", parent=_CELL, textColor=colors.HexColor(MUTED))
+
+
+def _id_cell(r: lay.Row) -> Any:
+    """The resource id, a link to the resource in the portal (https only, as the HTML's)."""
+    if not r.rid:
+        return ""
+    shown = text(r.rid)
+    if r.link and _is_https(r.link):
+        shown = f'<a href="{escape(r.link, {chr(34): "&quot;"})}">{shown}</a>'
+    return Paragraph(shown, _ID)
+
+
 def table(t: lay.Table, cost: bool) -> Table:
     """One planned table: heading rows, column headers, rows, at their planned heights."""
     span = len(t.columns)
@@ -152,8 +165,14 @@ def table(t: lay.Table, cost: bool) -> Table:
         ]
     )
     heights.append(float(t.header_height.removesuffix("pt")))
-    data += [_row_cells(t, r, cost) for r in t.rows]
-    heights += [r.points for r in t.rows]
+    if t.ids:  # two table rows a resource: its cells, then its id across the table
+        blank = [""] * (span - 1)
+        for r in t.rows:
+            data += [_row_cells(t, r, cost), [_id_cell(r), *blank]]
+            heights += [r.points - r.id_points, r.id_points]
+    else:
+        data += [_row_cells(t, r, cost) for r in t.rows]
+        heights += [r.points for r in t.rows]
     x, gx = lay.CELL_PAD_X, lay.GROUP_PAD_X
     style = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -171,10 +190,19 @@ def table(t: lay.Table, cost: bool) -> Table:
         ("VALIGN", (0, head), (-1, head), "BOTTOM"),
         ("TOPPADDING", (0, head), (-1, head), lay.HEAD_PAD_TOP),
         ("BOTTOMPADDING", (0, head), (-1, head), lay.HEAD_PAD_BOTTOM),
-        ("ROWBACKGROUNDS", (0, head + 1), (-1, -1), [colors.white, ZEBRA]),
+        (
+            "ROWBACKGROUNDS",
+            (0, head + 1),
+            (-1, -1),
+            [colors.white, colors.white, ZEBRA, ZEBRA] if t.ids else [colors.white, ZEBRA],
+        ),
     ]
     for row in range(head):
         style.append(("SPAN", (0, row), (-1, row)))
+    if t.ids:
+        first = head + 1
+        style += [("SPAN", (0, i), (-1, i)) for i in range(first + 1, len(data), 2)]
+        style += [("TOPPADDING", (0, i), (-1, i), 0) for i in range(first + 1, len(data), 2)]
     if head == 2:
         style += [
             ("TOPPADDING", (0, 1), (-1, 1), 0),

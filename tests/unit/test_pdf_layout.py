@@ -27,6 +27,7 @@ from shared.rendering import (
 )
 from shared.rendering import pdf as pdf_module
 from shared.rendering import typeface as typeface_module
+from shared.rendering.context import portal_url
 from shared.rendering.pdf import PartSpec
 from shared.summary import summarize
 
@@ -177,6 +178,50 @@ def test_the_detail_tables_are_set_at_8_5_points_or_more(detailed):
     for page in reader.pages[:5]:
         page.extract_text(visitor_text=visit)
     assert sizes and min(sizes) >= 8.5, sorted(sizes)
+
+
+def link_uris(pdf: bytes) -> list[str]:
+    """The link annotations' URLs in order; a link wrapped onto two lines (two annotations,
+    one per line) counted once."""
+    out: list[str] = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for a in page.get("/Annots", []):
+            if "/A" in a.get_object():
+                uri = str(a.get_object()["/A"]["/URI"])
+                if not out or out[-1] != uri:
+                    out.append(uri)
+    return out
+
+
+def test_the_detailed_pdf_prints_every_resource_id_with_its_portal_link(detailed):
+    ctx, specs, parts, _ = detailed
+    spec = specs[1]
+    rows = [r for gi, first, end in spec.groups for r in ctx["groups"][gi].rows[first:end]]
+    links = [u for u in link_uris(parts[1]) if "portal.azure.com" in u]
+    assert links == [portal_url(r.resource_id) for r in rows]  # one per row, in order
+    assert all(u.startswith("https://portal.azure.com/#@/resource/subscriptions/") for u in links)
+    printed = "".join("".join(page_texts(parts[1])).split())
+    assert all(r.resource_id in printed for r in rows)  # wrapped, but every character printed
+
+
+def test_an_id_that_is_not_an_arm_id_is_printed_without_a_link():
+    recs = tenant(6)
+    recs[0] = dataclasses.replace(recs[0], resource_id='javascript:alert("x")//-_/.:x')
+    recs[1] = dataclasses.replace(recs[1], resource_id="")  # a portal CSV row has none
+    ctx = context_for(recs, ReportType.DETAILED)
+    _, parts, pdf = render(ctx, 1000)
+    links = [u for u in link_uris(pdf) if "aka.ms" not in u]
+    rows = [r for g in ctx["groups"] for r in g.rows]
+    assert sorted(links) == sorted(portal_url(r.resource_id) for r in rows if portal_url(r.resource_id))
+    assert len(links) in (4, 5) and all(u.startswith("https://portal.azure.com/") for u in links)
+    assert 'javascript:alert("x")' in "".join(page_texts(pdf))
+
+
+def test_only_the_detailed_pdf_prints_resource_ids():
+    ctx = context_for(tenant(40), ReportType.COST)
+    _, _, pdf = render(ctx, 1000)
+    assert not [u for u in link_uris(pdf) if "portal.azure.com" in u]
+    assert "/subscriptions/" not in "".join(page_texts(pdf))
 
 
 def printed_sizes(pdf: bytes) -> dict[float, str]:
