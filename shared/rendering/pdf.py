@@ -63,7 +63,6 @@ DEFAULT_ROWS_PER_PART = 1000
 TABLE_ROWS = 100  # rows per table at most (a page holds fewer; a plan without pages may not)
 
 SUMMARY_TEMPLATE = "pdf_summary.j2"
-APPENDIX_TEMPLATE = "pdf_appendix.j2"
 
 # Neither the network nor the disk: the report needs no resource at all.
 RENDER_POLICY = ResourceAccessPolicy(
@@ -283,7 +282,7 @@ def _summary_end(pdf: bytes) -> tuple[PdfReader, float]:
 def _space_after_summary(context: Mapping[str, Any]) -> float:
     """Points free at the bottom of the summary's last page, measured on the summary rendered."""
     summary_only = PartSpec(index=0, kind="summary", total_rows=context["summary"].row_count)
-    # the summary alone: without an appendix a last part carries (render_pdf_part)
+    # the summary alone: without the appendix a last part carries (render_pdf_part)
     _, end = _summary_end(_render_part(context, summary_only))
     return max(end - _BOTTOM_MARGIN, 0.0)
 
@@ -466,48 +465,48 @@ def render_pdf_part(context: Mapping[str, Any], part_spec: PartSpec | Mapping[st
     (``pdf_tables``): a detail part's pages entirely, and in the summary part the rows planned
     below the summary, laid over its last page."""
     spec = _checked(context, part_spec)
-    pdf = _render_part(context, spec)
-    appendix = _appendix(context, spec)
-    if appendix is None:
-        return pdf
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    writer.append(PdfReader(io.BytesIO(appendix)))
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return _render_part(context, spec, appendix=_has_appendix(context, spec))
 
 
-def _appendix(context: Mapping[str, Any], spec: PartSpec) -> bytes | None:
-    """The subscriptions appendix, after the last part, when the body lists only some of them."""
-    if spec.index != spec.part_count - 1 or not context.get("scope_appendix"):
-        return None
-    if context["report"]["type"] == "executive":
-        return None
-    values = {
-        **context,
-        "part": spec,
-        "layout": _layout(),
-        "font_family": typeface.FAMILY,
-        "orientation": pdf_layout.PORTRAIT,
-    }
-    return html_to_pdf(get_environment().get_template(APPENDIX_TEMPLATE).render(values))
+def _has_appendix(context: Mapping[str, Any], spec: PartSpec) -> bool:
+    """The subscriptions appendix ends the last part when the body lists only some of them."""
+    last = spec.index == spec.part_count - 1
+    return last and bool(context.get("scope_appendix")) and context["report"]["type"] != "executive"
 
 
-def _render_part(context: Mapping[str, Any], spec: PartSpec) -> bytes:
+def _appendix(context: Mapping[str, Any], orientation: str) -> list[Any]:
+    """The appendix's flowables (``pdf_tables.appendix``), for the last part's frame width."""
+    return pdf_tables.appendix(
+        context["subscriptions"],
+        savings=bool(context["report"]["has_savings"]),
+        width=pdf_layout.FRAME[orientation][0],
+    )
+
+
+def _render_part(context: Mapping[str, Any], spec: PartSpec, *, appendix: bool = False) -> bytes:
+    """One part; with ``appendix``, the subscriptions appendix flowed on after its last rows
+    (no page of its own: the last detail page is filled by it before it runs on)."""
     cost = bool(context["report"]["cost_columns"])
     title = str(context["report"].get("detail_title") or pdf_tables.SECTION_TITLE)
     tables = detail_tables(context, spec)
     if spec.kind == "detail":
-        return pdf_tables.render_detail_pages(tables, cost=cost, section=spec.start == 0, title=title)
+        after = _appendix(context, pdf_layout.LANDSCAPE) if appendix else []
+        return pdf_tables.render_detail_pages(
+            tables, cost=cost, section=spec.start == 0, title=title, after=after
+        )
     summary = html_to_pdf(render_part_html(context, spec))
-    if not tables:
+    after = _appendix(context, pdf_layout.PORTRAIT) if appendix else []
+    if not tables and not after:
         return summary
     reader, end = _summary_end(summary)
-    tail = PdfReader(io.BytesIO(pdf_tables.render_tail(tables, cost=cost, frame_top=end, title=title)))
+    tail = PdfReader(
+        io.BytesIO(pdf_tables.render_tail(tables, cost=cost, frame_top=end, title=title, after=after))
+    )
     writer = PdfWriter(clone_from=reader)
     writer.pages[-1].merge_page(tail.pages[0])
-    for extra in tail.pages[1:]:  # only if the plan and this render disagree: rows are never lost
-        log.warning("Detail rows planned below the summary ran onto a page of their own")
+    for extra in tail.pages[1:]:  # the appendix; rows only if the plan and this render disagree
+        if not after:
+            log.warning("Detail rows planned below the summary ran onto a page of their own")
         writer.add_page(extra)
     out = io.BytesIO()
     writer.write(out)

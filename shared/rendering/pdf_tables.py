@@ -9,7 +9,10 @@ pages come out exactly as planned:
 - :func:`render_detail_pages`: a detail part, A4 landscape, an explicit page break before
   every planned page;
 - :func:`render_tail`: the first detail rows, drawn in the space left below the summary on its
-  last page (a page of its own whose frame starts where the summary ends, merged onto it).
+  last page (a page of its own whose frame starts where the summary ends, merged onto it);
+- :func:`appendix`: the subscriptions appendix, flowed after the last detail rows of the
+  report's last part (or after the summary), so that the last detail page is not left
+  part-empty before an appendix starting on a page of its own.
 
 Text is escaped, and runs of characters only the CJK font has are set in it (reportlab's
 Paragraph sets a whole run in one font; see :func:`typeface.runs`).
@@ -18,7 +21,7 @@ Paragraph sets a whole run in one font; see :func:`typeface.runs`).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -27,11 +30,13 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     PageBreak,
     PageTemplate,
     Paragraph,
+    Spacer,
     Table,
     TableStyle,
 )
@@ -83,9 +88,10 @@ SECTION_TITLE = "Recommendations and affected resources"
 class _Section(Flowable):  # type: ignore[misc]
     """The section's heading (the report type's, else :data:`SECTION_TITLE`), ruled below."""
 
-    def __init__(self, title: str = SECTION_TITLE) -> None:
+    def __init__(self, title: str = SECTION_TITLE, key: str = "details") -> None:
         super().__init__()
         self.title = title
+        self.key = key
         self.para = Paragraph(text(title), _SECTION)
 
     def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
@@ -99,8 +105,8 @@ class _Section(Flowable):  # type: ignore[misc]
         self.canv.setStrokeColor(colors.HexColor("#c9d3de"))
         self.canv.setLineWidth(0.75)
         self.canv.line(0, height - 22, self.width, height - 22)
-        self.canv.bookmarkPage("details")
-        self.canv.addOutlineEntry(self.title, "details", level=0)
+        self.canv.bookmarkPage(self.key)
+        self.canv.addOutlineEntry(self.title, self.key, level=0)
 
 
 def _notes(h: lay.Heading) -> str:
@@ -226,12 +232,82 @@ def story(
     return flow
 
 
-def _build(flow: list[Flowable], pagesize: tuple[float, float], frame_top: float | None = None) -> bytes:
-    typeface.register()
-    out = io.BytesIO()
-    width, height = pagesize
-    top = height - MARGINS["top"] if frame_top is None else frame_top
-    frame = Frame(
+# --- the subscriptions appendix -------------------------------------------------------------
+
+APPENDIX_ROWS = 100  # rows per table (the header repeats on every page anyway)
+# Widths in points of the id (a GUID), the count and the savings; the name takes the rest.
+_APPENDIX_ID, _APPENDIX_COUNT, _APPENDIX_MONEY = 190.0, 92.0, 100.0
+# The heading, the column headers and a few rows: less room than this and it starts a new page.
+_APPENDIX_KEEP = lay.SECTION_HEIGHT + 4 * 14.0
+
+
+def _money_lines(savings: Sequence[Any]) -> str:
+    from .environment import format_money
+
+    return "<br/>".join(text(format_money(t.monthly, t.currency)) for t in savings)
+
+
+def appendix(subscriptions: Sequence[Mapping[str, Any]], *, savings: bool, width: float) -> list[Flowable]:
+    """Every subscription in scope: name, id, recommendations (and savings a month), in tables
+    of :data:`APPENDIX_ROWS` rows that split across pages with their header repeated. Flowed
+    after what precedes it; a new page only when not even its start fits."""
+    from .environment import format_count
+
+    title = f"Appendix: the {format_count(len(subscriptions))} subscriptions in scope"
+    flow: list[Flowable] = [
+        CondPageBreak(_APPENDIX_KEEP),
+        Spacer(1, lay.TABLE_GAP),
+        _Section(title, key="appendix"),
+    ]
+    labels = ["Subscription", "Subscription ID", "Recommendations", *(["Savings / month"] if savings else [])]
+    count = typeface.text_width("Recommendations", lay.FONT_SIZE, bold=True) + 2 * lay.CELL_PAD_X + 4
+    fixed = [_APPENDIX_ID, max(count, _APPENDIX_COUNT), *([_APPENDIX_MONEY] if savings else [])]
+    widths = [width - sum(fixed), *fixed]
+    for first in range(0, max(len(subscriptions), 1), APPENDIX_ROWS):
+        data: list[list[Any]] = [
+            [Paragraph(escape(label), _HEAD_RIGHT if i >= 2 else _HEAD) for i, label in enumerate(labels)]
+        ]
+        for s in subscriptions[first : first + APPENDIX_ROWS]:
+            line = [
+                Paragraph(text(str(s.get("name") or "(name not available)")), _CELL),
+                Paragraph(text(str(s["id"])), _CELL),
+                Paragraph(escape(format_count(s.get("count"))), _RIGHT),
+            ]
+            if savings:
+                line.append(Paragraph(_money_lines(s.get("savings") or ()), _RIGHT))
+            data.append(line)
+        if len(data) == 1:
+            data.append([Paragraph("No subscriptions in scope.", _CELL)] + [""] * (len(labels) - 1))
+        flow.append(_appendix_table(data, widths))
+    return flow
+
+
+def _appendix_table(data: list[list[Any]], widths: Sequence[float]) -> Table:
+    out = Table(data, colWidths=list(widths), repeatRows=1)
+    out.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), lay.CELL_PAD_X),
+                ("RIGHTPADDING", (0, 0), (-1, -1), lay.CELL_PAD_X),
+                ("TOPPADDING", (0, 0), (-1, -1), lay.CELL_PAD_TOP),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), lay.CELL_PAD_BOTTOM),
+                ("BACKGROUND", (0, 0), (-1, 0), NAVY),
+                ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+                ("TOPPADDING", (0, 0), (-1, 0), lay.HEAD_PAD_TOP),
+                ("BOTTOMPADDING", (0, 0), (-1, 0), lay.HEAD_PAD_BOTTOM),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA]),
+            ]
+        )
+    )
+    out.spaceBefore = lay.TABLE_GAP / 2
+    out.hAlign = "LEFT"
+    return out
+
+
+def _frame(pagesize: tuple[float, float], top: float, id: str) -> Frame:  # noqa: A002 - reportlab's
+    width, _ = pagesize
+    return Frame(
         MARGINS["left"],
         MARGINS["bottom"],
         width - MARGINS["left"] - MARGINS["right"],
@@ -240,23 +316,52 @@ def _build(flow: list[Flowable], pagesize: tuple[float, float], frame_top: float
         rightPadding=0,
         topPadding=0,
         bottomPadding=0,
-        id="body",
+        id=id,
     )
-    doc = BaseDocTemplate(out, pagesize=pagesize, pageTemplates=[PageTemplate(id="page", frames=[frame])])
+
+
+def _build(flow: list[Flowable], pagesize: tuple[float, float], frame_top: float | None = None) -> bytes:
+    """The flowables on pages of ``pagesize``; with ``frame_top``, the first page's frame
+    starts there (below the summary) and any later page's at the top margin."""
+    typeface.register()
+    out = io.BytesIO()
+    full = pagesize[1] - MARGINS["top"]
+    later = PageTemplate(id="page", frames=[_frame(pagesize, full, "body")])
+    templates = [later]
+    if frame_top is not None:
+        first = PageTemplate(
+            id="first", frames=[_frame(pagesize, frame_top, "first")], autoNextPageTemplate="page"
+        )
+        templates = [first, later]
+    doc = BaseDocTemplate(out, pagesize=pagesize, pageTemplates=templates)
     doc.build(flow)
     return out.getvalue()
 
 
 def render_detail_pages(
-    tables: Sequence[lay.Table], *, cost: bool, section: bool, title: str = SECTION_TITLE
+    tables: Sequence[lay.Table],
+    *,
+    cost: bool,
+    section: bool,
+    title: str = SECTION_TITLE,
+    after: Sequence[Flowable] = (),
 ) -> bytes:
-    """A detail part: its tables on A4 landscape pages, a page break where the plan put one."""
-    return _build(story(tables, cost=cost, section=section, title=title), landscape(A4))
+    """A detail part: its tables on A4 landscape pages, a page break where the plan put one;
+    then ``after`` (the appendix, in the report's last part), flowed on."""
+    return _build([*story(tables, cost=cost, section=section, title=title), *after], landscape(A4))
 
 
 def render_tail(
-    tables: Sequence[lay.Table], *, cost: bool, frame_top: float, title: str = SECTION_TITLE
+    tables: Sequence[lay.Table],
+    *,
+    cost: bool,
+    frame_top: float,
+    title: str = SECTION_TITLE,
+    after: Sequence[Flowable] = (),
 ) -> bytes:
     """The section's heading and the first detail rows on an A4 portrait page whose frame
-    starts at ``frame_top`` (points from the bottom), to be laid over the summary's last page."""
-    return _build(story(tables, cost=cost, section=True, title=title), A4, frame_top=frame_top)
+    starts at ``frame_top`` (points from the bottom), to be laid over the summary's last page;
+    then ``after`` (the appendix, when the summary is the last part), on as many pages as it
+    takes."""
+    flow = story(tables, cost=cost, section=bool(tables), title=title)
+    return _build([*flow, *after], A4, frame_top=frame_top)

@@ -333,3 +333,43 @@ def test_the_space_below_the_summary_is_measured_without_the_scope_appendix():
     assert pages(with_appendix) > pages(alone)
     _, end = pdf_module._summary_end(alone)
     assert pdf_module._space_after_summary(ctx) == max(end - pdf_module._BOTTOM_MARGIN, 0.0)
+
+
+def scoped_context(recs: list[Recommendation], report_type: ReportType, subscriptions: int) -> dict:
+    """``recs`` spread over ``subscriptions`` subscriptions: more than the body lists, so the
+    report ends with the subscriptions appendix."""
+    subs = {f"{i:08x}-1bf0-4dda-aec3-{i:012x}": f"Subscription {i} – Łódź 日本" for i in range(subscriptions)}
+    ids = list(subs)
+    recs = [
+        dataclasses.replace(r, subscription_id=ids[i % len(ids)], subscription_name=subs[ids[i % len(ids)]])
+        for i, r in enumerate(recs)
+        if report_type.categories is None or r.category in report_type.categories
+    ]
+    meta = ReportMeta(report_type=report_type, customer="Contoso", subscriptions=subs)
+    return build_report_context(meta, summarize(recs), datetime(2026, 12, 2, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("report_type", "rows", "subscriptions"),
+    [
+        (ReportType.DETAILED, 200, 60),
+        (ReportType.DETAILED, 230, 12),
+        (ReportType.COST, 400, 40),
+        (ReportType.OPERATIONS, 150, 500),
+        (ReportType.SECURITY, 30, 30),  # every row below the summary: the appendix follows it
+    ],
+)
+def test_the_appendix_flows_on_after_the_last_rows_so_every_page_has_a_fair_share(
+    report_type, rows, subscriptions
+):
+    ctx = scoped_context(tenant(rows, seed=rows), report_type, subscriptions)
+    assert ctx["scope_appendix"]
+    specs, parts, pdf = render(ctx, 40)
+    counts = assert_fair_share(pdf)
+    assert len(counts) == sum(pages(p) for p in parts)
+    texts = page_texts(pdf)
+    starts = [n for n, t in enumerate(texts) if "Appendix: the" in t]
+    assert len(starts) == 1  # once, in the last part
+    appendix = " ".join(" ".join(texts[starts[0] :]).split())
+    assert all(sub in appendix for sub in ctx["sub_names"])
+    assert all(f"Subscription {i} – Łódź 日本" in appendix for i in range(subscriptions))
