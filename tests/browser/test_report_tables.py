@@ -168,6 +168,51 @@ def test_a_savings_column_sorts_numerically_both_ways(
     assert table.locator("thead th[aria-sort]").count() == 1
 
 
+def money(text: str) -> tuple[str, float]:
+    """'USD 4,696.35' -> ('USD', 4696.35): the currency as printed, then the amount."""
+    currency = re.match(r"\s*([A-Z]{3})\b", text)
+    return (currency.group(1) if currency else "", amount(text))
+
+
+def test_a_money_column_sorts_by_currency_then_amount(
+    context: BrowserContext, sample_reports: SampleReports
+) -> None:
+    # An amount in one currency is not comparable with one in another: sorting a money column
+    # groups the currencies (A to Z both ways) and orders the amounts within each.
+    page = open_report(context, sample_reports, ReportType.DETAILED)
+    table = info = None
+    for candidate in tables(page):
+        if not candidate["tools"] or not any(
+            re.search("per month", h["name"], re.I) for h in candidate["headers"]
+        ):
+            continue
+        col = column(candidate, "per month")
+        texts = [r[col] for r in rows(page.locator("table.data-table").nth(candidate["index"])) if r[col]]
+        if len({money(t)[0] for t in texts}) >= 2 and len(texts) >= 6:
+            info, table = candidate, page.locator("table.data-table").nth(candidate["index"])
+            break
+    assert info is not None and table is not None, "no money column with two currencies in the sample"
+    col = column(info, "per month")
+    before = rows(table)
+    values = [money(r[col]) for r in before if r[col]]
+    by_amount = sorted(values, key=lambda v: v[1])
+    assert by_amount != sorted(values), "the data would not tell amount order from currency order"
+
+    header = table.locator("thead th").nth(col)
+    header.get_by_role("button").click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    ascending = rows(table)
+    shown = [money(r[col]) for r in ascending if r[col]]
+    assert shown == sorted(values)  # currency, then amount
+    assert sorted(ascending) == sorted(before)
+    assert all(not r[col] for r in ascending[len(shown) :])  # rows without savings last
+
+    header.get_by_role("button").click()
+    assert header.get_attribute("aria-sort") == "descending"
+    shown = [money(r[col]) for r in rows(table) if r[col]]
+    assert shown == sorted(values, key=lambda v: (v[0], -v[1]))  # currencies still A to Z
+
+
 def test_sorting_is_stable_and_ranks_impact_by_severity(
     context: BrowserContext, sample_reports: SampleReports
 ) -> None:
