@@ -235,8 +235,9 @@ def story(
 # --- the subscriptions appendix -------------------------------------------------------------
 
 APPENDIX_ROWS = 100  # rows per table (the header repeats on every page anyway)
-# Widths in points of the id (a GUID), the count and the savings; the name takes the rest.
-_APPENDIX_ID, _APPENDIX_COUNT, _APPENDIX_MONEY = 190.0, 92.0, 100.0
+# Widths in points (at least) of the id (a GUID), the count and the savings; the name takes
+# the rest.
+_APPENDIX_ID, _APPENDIX_COUNT, _APPENDIX_MONEY = 150.0, 92.0, 100.0
 # The heading, the column headers and a few rows: less room than this and it starts a new page.
 _APPENDIX_KEEP = lay.SECTION_HEIGHT + 4 * 14.0
 
@@ -261,7 +262,9 @@ def appendix(subscriptions: Sequence[Mapping[str, Any]], *, savings: bool, width
     ]
     labels = ["Subscription", "Subscription ID", "Recommendations", *(["Savings / month"] if savings else [])]
     count = typeface.text_width("Recommendations", lay.FONT_SIZE, bold=True) + 2 * lay.CELL_PAD_X + 4
-    fixed = [_APPENDIX_ID, max(count, _APPENDIX_COUNT), *([_APPENDIX_MONEY] if savings else [])]
+    widest = max((typeface.text_width(str(s["id"]), lay.FONT_SIZE) for s in subscriptions), default=0.0)
+    id_width = min(max(widest + 2 * lay.CELL_PAD_X + 4, _APPENDIX_ID), width / 3)  # a GUID on one line
+    fixed = [id_width, max(count, _APPENDIX_COUNT), *([_APPENDIX_MONEY] if savings else [])]
     widths = [width - sum(fixed), *fixed]
     for first in range(0, max(len(subscriptions), 1), APPENDIX_ROWS):
         data: list[list[Any]] = [
