@@ -263,7 +263,7 @@ def appendix(subscriptions: Sequence[Mapping[str, Any]], *, savings: bool, width
     labels = ["Subscription", "Subscription ID", "Recommendations", *(["Savings / month"] if savings else [])]
     count = typeface.text_width("Recommendations", lay.FONT_SIZE, bold=True) + 2 * lay.CELL_PAD_X + 4
     widest = max((typeface.text_width(str(s["id"]), lay.FONT_SIZE) for s in subscriptions), default=0.0)
-    id_width = min(max(widest + 2 * lay.CELL_PAD_X + 4, _APPENDIX_ID), width / 3)  # a GUID on one line
+    id_width = min(max(widest + 2 * lay.CELL_PAD_X + 4, _APPENDIX_ID), width * 0.4)  # a GUID on one line
     fixed = [id_width, max(count, _APPENDIX_COUNT), *([_APPENDIX_MONEY] if savings else [])]
     widths = [width - sum(fixed), *fixed]
     for first in range(0, max(len(subscriptions), 1), APPENDIX_ROWS):
