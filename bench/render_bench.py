@@ -156,7 +156,9 @@ def baseline_pdf(context: dict[str, Any], font: str = "ReportSans") -> bytes:
     ``font`` (ReportSans: the TrueType font our PDF embeds; "Helvetica": the old baseline).
 
     The same rows, strings, columns (A4 landscape) and heights' inputs as our detail parts
-    (``pdf_layout``), without xhtml2pdf: what a hand-written reportlab renderer would cost."""
+    (``pdf_layout``), without xhtml2pdf: what a hand-written reportlab renderer would cost. The
+    detailed report's id lines (resource id and portal link under each row) are not in it: the
+    ratio counts them as our cost."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
