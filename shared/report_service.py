@@ -69,12 +69,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_report(store: TableStore, report: Report) -> Report:
+def create_report(store: TableStore, report: Report, *, once: bool = False) -> bool:
+    """Store ``report`` as pending. With ``once``, only if no report has its id yet: False
+    (nothing written) if one has."""
     report.status = ReportStatus.PENDING
     report.requested_at = report.requested_at or utcnow()
     report.instance_id = report.instance_id or report.report_id
+    if once:
+        return store.create_report(report)
     store.save_report(report)
-    return report
+    return True
 
 
 def set_status(
@@ -240,6 +244,7 @@ def report_resource(
         "source": report.source,
         "customer": report.customer or None,
         "customerId": report.customer_id or None,
+        "scheduleId": report.schedule_id or None,
         "scope": {
             "subscriptionIds": report.subscription_ids,
             "subscriptionsLeftOut": [
@@ -269,6 +274,19 @@ def report_resource(
     if progress_info is not None:
         resource["progress"] = progress_info
     return resource
+
+
+def report_list_item(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """One report in a listing (``GET /api/reports``, a schedule's reports), from its index row."""
+    return {
+        "reportId": row["report_id"],
+        "status": row["status"],
+        "reportType": row["report_type"],
+        "requestedAt": row.get("requested_at") or None,
+        "customerId": row.get("customer_id") or None,
+        "scheduleId": row.get("schedule_id") or None,
+        "url": f"{base_url}/api/reports/{row['report_id']}",
+    }
 
 
 def file_download_url(store: TableStore, files: BlobStore, report_id: str, fmt: str, *, minutes: int) -> str:

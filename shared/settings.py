@@ -45,6 +45,8 @@ def _float(name: str, default: float) -> float:
 
 
 STORAGE = "AzureWebJobsStorage"
+# NCRONTAB (six fields, seconds first) for the Functions timer that starts scheduled reports.
+DEFAULT_REPORT_SCHEDULE = "0 */15 * * * *"
 EMULATOR_CONNECTION = "UseDevelopmentStorage=true"
 
 
@@ -125,6 +127,8 @@ class Settings:
     report_link_hours: int = 24
     provider_name: str = ""
     provider_logo_blob: str = ""
+    report_retention_days: int = 90
+    report_schedule: str = DEFAULT_REPORT_SCHEDULE
 
     @property
     def storage_connection(self) -> str:
@@ -177,6 +181,11 @@ def get_settings() -> Settings:
         # The logo is a blob the operator puts in the branding container.
         provider_name=env("REPORT_PROVIDER_NAME", "").strip()[:120],
         provider_logo_blob=env("REPORT_PROVIDER_LOGO_BLOB", "").strip(),
+        # How long a report's data is kept; a schedule may keep its reports longer, never shorter.
+        report_retention_days=_int("REPORT_RETENTION_DAYS", 90),
+        # The scheduled_reports timer binds "%REPORT_SCHEDULE%": the host reads it, not this
+        # module; it is here so the setting is documented and checked with the others.
+        report_schedule=env("REPORT_SCHEDULE", "").strip() or DEFAULT_REPORT_SCHEDULE,
     )
 
 

@@ -4,7 +4,7 @@
 //
 // App settings are exactly what the app and the host read (tests/unit/test_infra.py checks
 // them against shared/settings.py and local.settings.sample.json).
-// optional-settings: ADVISOR_PAGE_SIZE DOWNLOAD_SAS_MINUTES PDF_ROWS_PER_PART TABLE_WRITE_WORKERS RETRY_ATTEMPTS RETRY_INTERVAL_SECONDS FETCH_TIMEOUT_SECONDS REPORTS_CONTAINER UPLOADS_CONTAINER REPORTS_TABLE RECOMMENDATIONS_TABLE TLS_CA_BUNDLE PUBLIC_BASE_URL REPORT_LINK_KEY REPORT_LINK_HOURS REPORT_PROVIDER_NAME REPORT_PROVIDER_LOGO_BLOB
+// optional-settings: ADVISOR_PAGE_SIZE DOWNLOAD_SAS_MINUTES PDF_ROWS_PER_PART TABLE_WRITE_WORKERS RETRY_ATTEMPTS RETRY_INTERVAL_SECONDS FETCH_TIMEOUT_SECONDS REPORTS_CONTAINER UPLOADS_CONTAINER REPORTS_TABLE RECOMMENDATIONS_TABLE TLS_CA_BUNDLE PUBLIC_BASE_URL REPORT_LINK_KEY REPORT_LINK_HOURS REPORT_PROVIDER_NAME REPORT_PROVIDER_LOGO_BLOB REPORT_RETENTION_DAYS
 // (the code's defaults apply; TLS_CA_BUNDLE is for a local stand-in with a private CA only;
 // PUBLIC_BASE_URL only when callers reach the app by another name than the platform's
 // WEBSITE_HOSTNAME; REPORT_LINK_KEY, for signed polling links, best as a Key Vault reference).
@@ -65,6 +65,9 @@ var appSettings = {
   ADVISOR_TENANT_ID: advisorTenantId
   ADVISOR_CLIENT_ID: advisorClientId
   ADVISOR_CLIENT_SECRET_NAME: advisorClientSecretName
+  // NCRONTAB for the scheduled_reports timer ("%REPORT_SCHEDULE%"): the host does not index the
+  // timer without it. Every 15 minutes: how late a scheduled report may start at most.
+  REPORT_SCHEDULE: '0 */15 * * * *'
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
