@@ -42,7 +42,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
-from azure.functions.timer import TimerRequest
+from azure.functions import meta
+from azure.functions.timer import TimerRequestConverter
 
 from . import history as h
 from .activities import ActivityPool
@@ -72,6 +73,20 @@ def _new_key() -> str:
 
 def _ms(started: float) -> str:
     return f"{(time.perf_counter() - started) * 1000:.0f} ms"
+
+
+def timer_request(past_due: bool, scheduled: datetime | None) -> Any:
+    """The timer argument as the Python worker builds it: the host sends its ``TimerInfo`` as
+    JSON (``Schedule``, ``ScheduleStatus``, ``IsPastDue``) and the worker decodes it with
+    azure-functions' ``TimerRequestConverter``. An admin-API invocation is never past due
+    (azure-webjobs-sdk-extensions ``TimerTriggerBinding.BindAsync`` builds a fresh ``TimerInfo``)."""
+    now = h.utcnow()
+    info = {
+        "Schedule": {"AdjustForDST": True},
+        "ScheduleStatus": {"Last": h.iso(scheduled or now), "Next": None, "LastUpdated": h.iso(now)},
+        "IsPastDue": past_due,
+    }
+    return TimerRequestConverter.decode(meta.Datum(json.dumps(info), "json"), trigger_metadata={})
 
 
 class FunctionsHost:
@@ -557,12 +572,7 @@ class FunctionsHost:
                 "Timer fired" if scheduled else "Invoked through the admin API",
                 invocation,
             )
-            now = h.utcnow()
-            schedule_status = {"Last": h.iso(scheduled or now), "Next": None, "LastUpdated": h.iso(now)}
-            request = TimerRequest(
-                past_due=past_due, schedule={"AdjustForDST": True}, schedule_status=schedule_status
-            )
-            self._invoke(info, request)
+            self._invoke(info, timer_request(past_due, scheduled))
             log.info(
                 "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%s)", info.name, invocation, _ms(started)
             )

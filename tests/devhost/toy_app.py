@@ -141,7 +141,10 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
 @client_bp.durable_client_input(client_name="client")
 async def toy_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     instance_id = await client.start_new("hello_sequence", None, ["timer"])
-    record("toy_timer", past_due=timer.past_due, instance_id=instance_id)
+    record(
+        "toy_timer", past_due=timer.past_due, instance_id=instance_id, schedule=timer.schedule,
+        status=sorted(timer.schedule_status), kind=type(timer).__module__ + "." + type(timer).__name__,
+    )  # fmt: skip
 
 
 # -- orchestrators ------------------------------------------------------------------------------
