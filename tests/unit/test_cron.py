@@ -12,16 +12,18 @@ from shared.cron import CronError, latest_due, local_to_utc, next_due, parse_cro
 WARSAW = parse_time_zone("Europe/Warsaw")
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def occurrences(expression: str, zone: str, start: datetime, end: datetime) -> list[datetime]:
     """Every occurrence in (start, end], found by stepping next_due."""
     cron, tz = parse_cron(expression), parse_time_zone(zone)
-    found, moment = [], start
-    while (moment := next_due(cron, tz, after=moment)) is not None and moment <= end:
+    found: list[datetime] = []
+    moment = next_due(cron, tz, after=start)
+    while moment is not None and moment <= end:
         found.append(moment)
+        moment = next_due(cron, tz, after=moment)
     return found
 
 

@@ -115,7 +115,8 @@ def test_schedule_fields_are_refused_naming_the_field(fields, field, says):
 
 
 def test_a_body_that_is_not_an_object_is_refused():
-    for bad in ([], "x", None, 3):
+    bad_bodies: list[object] = [[], "x", None, 3]
+    for bad in bad_bodies:
         with pytest.raises(InvalidInputError, match="JSON object"):
             parse_new_schedule(bad, min_retention=90, now=NOW)
 
