@@ -99,7 +99,10 @@ class BlobStore:
         return self._container.get_blob_client(blob_name).get_blob_properties()
 
     def delete_prefix(self, prefix: str) -> int:
-        names = [b.name for b in self._container.list_blobs(name_starts_with=prefix)]
+        try:
+            names = [b.name for b in self._container.list_blobs(name_starts_with=prefix)]
+        except ResourceNotFoundError:  # the container was never created: nothing to delete
+            return 0
         for name in names:
             self._container.delete_blob(name, delete_snapshots="include")
         return len(names)

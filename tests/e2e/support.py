@@ -281,7 +281,9 @@ def storage_snapshot(stack: Any, *, recommendations: bool = True) -> dict[str, s
     from azure.storage.blob import BlobServiceClient
 
     tables = TableServiceClient.from_connection_string(stack.storage_connection)
-    names = ["reports", f"{TASK_HUB}Instances"] + (["recommendations"] if recommendations else [])
+    names = ["reports", "schedules", f"{TASK_HUB}Instances"] + (
+        ["recommendations"] if recommendations else []
+    )
     snapshot: dict[str, set[str]] = {}
     for name in names:
         client = tables.get_table_client(name)

@@ -47,3 +47,10 @@ def test_report_blob_names_cannot_escape_the_report_folder():
         report_blob_name("abc", "../other/x.pdf")
     with pytest.raises(InvalidInputError):
         report_blob_name("a/b", "x.pdf")
+
+
+def test_deleting_from_a_container_never_created_deletes_nothing(azurite, unique_name):
+    # A customer without a logo is deleted before any customer had one: no branding container.
+    from shared.blob_store import BlobStore
+
+    assert BlobStore.from_connection_string(azurite.connection_string, unique_name).delete_prefix("c/") == 0
