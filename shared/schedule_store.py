@@ -22,6 +22,7 @@ from azure.data.tables import UpdateMode
 
 from .errors import ConflictError, TransientError
 from .models import ReportFilters, ReportType
+from .report_request import ReportRequest
 from .schedules import Schedule
 from .table_store import TableStore, check_key, classify_storage_error, fit_string
 
@@ -40,17 +41,18 @@ def _time(value: Any) -> datetime | None:
 
 
 def schedule_to_entity(s: Schedule) -> dict[str, Any]:
+    report = s.report
     return {
         "PartitionKey": SCHEDULE_PARTITION,
         "RowKey": check_key(s.schedule_id, "scheduleId"),
         "name": s.name,
-        "reportType": s.report_type.value,
-        "formats": json.dumps(list(s.formats)),
+        "reportType": report.report_type.value,
+        "formats": json.dumps(list(report.formats)),
         # At most 500 GUIDs: well within one string property.
-        "subscriptionIds": json.dumps(list(s.subscription_ids)),
-        "customerId": s.customer_id,
-        "filters": json.dumps(s.filters.to_dict()),
-        "customer": s.customer,
+        "subscriptionIds": json.dumps(list(report.subscription_ids)),
+        "customerId": report.customer_id,
+        "filters": json.dumps(report.filters.to_dict()),
+        "customer": report.customer,
         "callbackUrl": s.callback_url,
         "cron": s.cron,
         "timeZone": s.time_zone,
@@ -69,14 +71,16 @@ def entity_to_schedule(e: dict[str, Any]) -> Schedule:
     return Schedule(
         schedule_id=str(e["RowKey"]),
         name=str(e.get("name") or ""),
-        report_type=ReportType(str(e.get("reportType") or ReportType.DETAILED.value)),
-        formats=tuple(json.loads(e.get("formats") or '["html", "pdf"]')),
+        report=ReportRequest(
+            report_type=ReportType(str(e.get("reportType") or ReportType.DETAILED.value)),
+            formats=tuple(json.loads(e.get("formats") or '["html", "pdf"]')),
+            subscription_ids=tuple(json.loads(e.get("subscriptionIds") or "[]")),
+            filters=ReportFilters.from_dict(json.loads(e.get("filters") or "{}")),
+            customer=str(e.get("customer") or ""),
+            customer_id=str(e.get("customerId") or ""),
+        ),
         cron=str(e.get("cron") or ""),
         time_zone=str(e.get("timeZone") or "UTC"),
-        subscription_ids=tuple(json.loads(e.get("subscriptionIds") or "[]")),
-        customer_id=str(e.get("customerId") or ""),
-        filters=ReportFilters.from_dict(json.loads(e.get("filters") or "{}")),
-        customer=str(e.get("customer") or ""),
         callback_url=str(e.get("callbackUrl") or ""),
         enabled=bool(e.get("enabled", True)),
         retention_days=int(e.get("retentionDays") or 0),

@@ -20,14 +20,13 @@ Logic Apps callback URLs carry a signature. Callers see ``hasCallback``.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from .cron import CronError, CronSchedule, latest_due, next_due, parse_cron, parse_time_zone
 from .customers import parse_guid
 from .errors import InvalidInputError
-from .models import ReportFilters, ReportType
 from .report_request import ReportRequest, parse_report_request
 
 MAX_NAME_LENGTH = 120
@@ -47,14 +46,9 @@ class Schedule:
 
     schedule_id: str
     name: str
-    report_type: ReportType
-    formats: tuple[str, ...]
+    report: ReportRequest  # what each run asks for (validated when the schedule was stored)
     cron: str
     time_zone: str
-    subscription_ids: tuple[str, ...] = ()
-    customer_id: str = ""
-    filters: ReportFilters = field(default_factory=ReportFilters)
-    customer: str = ""
     callback_url: str = ""  # never shown to callers
     enabled: bool = True
     retention_days: int = 0  # 0: REPORT_RETENTION_DAYS
@@ -65,30 +59,24 @@ class Schedule:
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
-    def report_request(self) -> ReportRequest:
-        """The report each run asks for (validated when the schedule was stored)."""
-        return ReportRequest(
-            report_type=self.report_type,
-            formats=self.formats,
-            subscription_ids=self.subscription_ids,
-            filters=self.filters,
-            customer=self.customer,
-            customer_id=self.customer_id,
-        )
+    @property
+    def customer_id(self) -> str:
+        return self.report.customer_id
 
     def report_body(self) -> dict[str, Any]:
         """The report part as ``POST /api/reports`` takes it (what a PATCH is merged into)."""
+        report = self.report
         body: dict[str, Any] = {
-            "reportType": self.report_type.value,
-            "formats": list(self.formats),
-            "filters": self.filters.to_dict(),
+            "reportType": report.report_type.value,
+            "formats": list(report.formats),
+            "filters": report.filters.to_dict(),
         }
-        if self.customer_id:
-            body["customerId"] = self.customer_id
+        if report.customer_id:
+            body["customerId"] = report.customer_id
         else:
-            body["subscriptionIds"] = list(self.subscription_ids)
-        if self.customer:
-            body["customer"] = self.customer
+            body["subscriptionIds"] = list(report.subscription_ids)
+        if report.customer:
+            body["customer"] = report.customer
         if self.callback_url:
             body["callbackUrl"] = self.callback_url
         return body
@@ -164,12 +152,7 @@ def _check_fields(body: Any) -> dict[str, Any]:
 def _apply_report(schedule: Schedule, request: ReportRequest) -> Schedule:
     return replace(
         schedule,
-        report_type=request.report_type,
-        formats=tuple(request.formats),
-        subscription_ids=tuple(request.subscription_ids),
-        customer_id=request.customer_id,
-        filters=request.filters,
-        customer=request.customer,
+        report=request,
         # Added to ReportRequest by the callback feature; "" while reports have no callbacks.
         callback_url=str(getattr(request, "callback_url", "") or ""),
     )
@@ -185,8 +168,7 @@ def parse_new_schedule(body: Any, *, min_retention: int, now: datetime) -> Sched
     schedule = Schedule(
         schedule_id=new_schedule_id(),
         name=_name(body["name"]),
-        report_type=request.report_type,
-        formats=request.formats,
+        report=request,
         cron=_cron(body["cron"]),
         time_zone=_time_zone(body.get("timeZone", "UTC")),
         enabled=_enabled(body.get("enabled", True)),
@@ -282,15 +264,16 @@ def _iso(value: datetime | None) -> str | None:
 
 def schedule_resource(schedule: Schedule, *, now: datetime) -> dict[str, Any]:
     """The schedule as API callers see it (camelCase); the callback URL only as ``hasCallback``."""
+    report = schedule.report
     return {
         "scheduleId": schedule.schedule_id,
         "name": schedule.name,
-        "customerId": schedule.customer_id or None,
-        "subscriptionIds": list(schedule.subscription_ids) if not schedule.customer_id else None,
-        "customer": schedule.customer or None,
-        "reportType": schedule.report_type.value,
-        "formats": list(schedule.formats),
-        "filters": schedule.filters.to_dict(),
+        "customerId": report.customer_id or None,
+        "subscriptionIds": list(report.subscription_ids) if not report.customer_id else None,
+        "customer": report.customer or None,
+        "reportType": report.report_type.value,
+        "formats": list(report.formats),
+        "filters": report.filters.to_dict(),
         "cron": schedule.cron,
         "timeZone": schedule.time_zone,
         "hasCallback": bool(schedule.callback_url),

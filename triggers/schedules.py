@@ -149,7 +149,7 @@ async def _start_run(client: df.DurableOrchestrationClient, schedule: Schedule, 
     if await asyncio.to_thread(clients.table_store().get_report, run.report_id) is not None:
         return schedule_service.ALREADY_STARTED
     report = await build_report(
-        schedule.report_request(), run.report_id,
+        schedule.report, run.report_id,
         schedule_id=schedule.schedule_id, retention_days=schedule.retention_days,
     )  # fmt: skip
     outcome = await launch_report(client, report, once=True)

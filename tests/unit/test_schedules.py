@@ -53,11 +53,15 @@ def new(**fields: object) -> Schedule:
 
 def test_a_schedule_by_subscriptions_and_one_by_customer():
     by_subs = new(formats=["pdf"], filters={"impacts": ["High"]}, retentionDays=365)
-    assert (by_subs.subscription_ids, by_subs.customer_id, by_subs.formats) == ((SUB,), "", ("pdf",))
-    assert by_subs.filters.impacts == ("high",) and by_subs.retention_days == 365
+    assert (by_subs.report.subscription_ids, by_subs.customer_id, by_subs.report.formats) == (
+        (SUB,),
+        "",
+        ("pdf",),
+    )
+    assert by_subs.report.filters.impacts == ("high",) and by_subs.retention_days == 365
     assert by_subs.enabled and by_subs.runs_after == NOW and by_subs.time_zone == "Europe/Warsaw"
     by_customer = new(subscriptionIds=None, customerId=CUSTOMER.upper(), timeZone=None)
-    assert (by_customer.customer_id, by_customer.subscription_ids) == (CUSTOMER, ())
+    assert (by_customer.customer_id, by_customer.report.subscription_ids) == (CUSTOMER, ())
     assert by_customer.time_zone == "UTC"  # the default zone
     assert by_subs.schedule_id != by_customer.schedule_id
 
@@ -154,7 +158,7 @@ def test_a_patch_changes_only_what_it_names():
     current = replace(new(), runs_after=NOW - timedelta(days=3), last_report_id="r")
     later = NOW + timedelta(hours=1)
     renamed = apply_patch(current, {"name": "Renamed", "formats": ["html"]}, min_retention=90, now=later)
-    assert (renamed.name, renamed.formats, renamed.cron) == ("Renamed", ("html",), current.cron)
+    assert (renamed.name, renamed.report.formats, renamed.cron) == ("Renamed", ("html",), current.cron)
     assert renamed.runs_after == current.runs_after  # the timing did not change
     assert renamed.updated_at == later and renamed.last_report_id == "r"
 
@@ -174,9 +178,9 @@ def test_a_new_cron_time_zone_or_re_enable_counts_from_the_change():
 def test_a_patch_switches_the_scope_and_is_validated_whole():
     current = new()
     by_customer = apply_patch(current, {"customerId": CUSTOMER}, min_retention=90, now=NOW)
-    assert (by_customer.customer_id, by_customer.subscription_ids) == (CUSTOMER, ())
+    assert (by_customer.customer_id, by_customer.report.subscription_ids) == (CUSTOMER, ())
     back = apply_patch(by_customer, {"subscriptionIds": [SUB]}, min_retention=90, now=NOW)
-    assert (back.customer_id, back.subscription_ids) == ("", (SUB,))
+    assert (back.customer_id, back.report.subscription_ids) == ("", (SUB,))
     for bad, field in (
         ({"formats": ["docx"]}, "formats"),
         ({"cron": "* *"}, "cron"),
