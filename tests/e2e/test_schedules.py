@@ -112,6 +112,16 @@ def test_the_schedules_api(
     )
     assert patched.json()["nextRunAt"] is not None
     assert api.get(f"/api/schedules/{theirs['scheduleId']}").json()["name"] == "Renamed"
+    before = api.get(f"/api/schedules/{theirs['scheduleId']}").json()
+    for bad, status, field in (
+        ({"customerId": str(uuid.uuid4())}, 404, "customerId"),
+        ({"cron": "61 * * * *"}, 400, "cron"),
+        ({"name": "ok", "formats": ["xlsx"]}, 400, "formats"),
+        ({"nextRunAt": "2030-01-01T00:00:00Z"}, 400, "nextRunAt"),
+    ):
+        refused = api.call("PATCH", f"/api/schedules/{theirs['scheduleId']}", json=bad)
+        assert (refused.status_code, refused.json()["error"]["field"]) == (status, field), refused.text
+    assert api.get(f"/api/schedules/{theirs['scheduleId']}").json() == before  # nothing changed
 
     assert api.call("DELETE", f"/api/schedules/{mine['scheduleId']}").status_code == 204
     assert api.get(f"/api/schedules/{mine['scheduleId']}").status_code == 404
