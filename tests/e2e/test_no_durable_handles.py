@@ -120,6 +120,19 @@ def test_no_route_answers_with_a_management_url_or_a_host_key(
     call("DELETE", one_sub, f"/api/subscriptions/{sub}")
     call("DELETE", one_customer, f"/api/customers/{customer}")
 
+    # Schedules (the timer that starts their runs is no route; tests/e2e/test_schedules.py).
+    schedule = {"name": "Handles", "subscriptionIds": [sub], "reportType": "cost", "cron": "0 6 * * 1"}
+    created = call("POST", "schedules", "/api/schedules", json=schedule)
+    assert created.status_code == 201, created.text
+    call("POST", "schedules", "/api/schedules", json={**schedule, "cron": "nope"})
+    call("GET", "schedules", "/api/schedules")
+    one_schedule, schedule_id = "schedules/{scheduleId}", created.json()["scheduleId"]
+    call("GET", one_schedule, f"/api/schedules/{schedule_id}")
+    call("PATCH", one_schedule, f"/api/schedules/{schedule_id}", json={"enabled": False})
+    call("GET", "schedules/{scheduleId}/reports", f"/api/schedules/{schedule_id}/reports")
+    call("DELETE", one_schedule, f"/api/schedules/{schedule_id}")
+    call("GET", one_schedule, f"/api/schedules/{schedule_id}")
+
     assert set(hit) == app_routes(), "a route the app registers was not called"
     keys = host_keys(stack, stack.key)
     assert api.seen
