@@ -127,7 +127,7 @@ class Settings:
     report_link_hours: int = 24
     provider_name: str = ""
     provider_logo_blob: str = ""
-    report_retention_days: int = 90
+    retention_days: int = 90
     report_schedule: str = DEFAULT_REPORT_SCHEDULE
 
     @property
@@ -182,7 +182,7 @@ def get_settings() -> Settings:
         provider_name=env("REPORT_PROVIDER_NAME", "").strip()[:120],
         provider_logo_blob=env("REPORT_PROVIDER_LOGO_BLOB", "").strip(),
         # How long a report's data is kept; a schedule may keep its reports longer, never shorter.
-        report_retention_days=_int("REPORT_RETENTION_DAYS", 90),
+        retention_days=_int("REPORT_RETENTION_DAYS", 90),
         # The scheduled_reports timer binds "%REPORT_SCHEDULE%": the host reads it, not this
         # module; it is here so the setting is documented and checked with the others.
         report_schedule=env("REPORT_SCHEDULE", "").strip() or DEFAULT_REPORT_SCHEDULE,

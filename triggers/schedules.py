@@ -72,7 +72,7 @@ def _answer(schedule: Schedule, status: int = 200) -> func.HttpResponse:
 @handle_errors
 async def create_schedule(req: func.HttpRequest) -> func.HttpResponse:
     schedule = parse_new_schedule(
-        _json_body(req), min_retention=get_settings().report_retention_days, now=report_service.utcnow()
+        _json_body(req), min_retention=get_settings().retention_days, now=report_service.utcnow()
     )
     await asyncio.to_thread(_require_customer, schedule.customer_id)
     await asyncio.to_thread(clients.schedule_store().create, schedule)
@@ -104,9 +104,7 @@ async def update_schedule(req: func.HttpRequest) -> func.HttpResponse:
     settings = get_settings()
 
     def change(current: Schedule) -> Schedule:
-        return apply_patch(
-            current, body, min_retention=settings.report_retention_days, now=report_service.utcnow()
-        )
+        return apply_patch(current, body, min_retention=settings.retention_days, now=report_service.utcnow())
 
     # Validated whole (and a new customer looked up) before the conditional write.
     checked = change(await asyncio.to_thread(_get, schedule_id))
