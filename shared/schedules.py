@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .cron import CronError, CronSchedule, latest_due, next_due, parse_cron, parse_time_zone
-from .customers import parse_guid
 from .errors import InvalidInputError
 from .report_request import ReportRequest, parse_report_request
 
@@ -210,10 +209,6 @@ def apply_patch(current: Schedule, body: Any, *, min_retention: int, now: dateti
         updated.runs_after = now
     updated.updated_at = now
     return updated
-
-
-def parse_schedule_id(value: Any) -> str:
-    return parse_guid(value, "scheduleId")
 
 
 # -- when it is due ------------------------------------------------------------------------------

@@ -20,12 +20,12 @@ from shared import clients, report_service, schedule_service
 from shared.customers import parse_guid
 from shared.errors import InvalidInputError, NotFoundError
 from shared.links import public_base_url
+from shared.models import is_guid
 from shared.schedules import (
     DueRun,
     Schedule,
     apply_patch,
     parse_new_schedule,
-    parse_schedule_id,
     schedule_resource,
 )
 from shared.settings import get_settings
@@ -47,7 +47,12 @@ def _json_body(req: func.HttpRequest) -> object:
 
 
 def _schedule_id(req: func.HttpRequest) -> str:
-    return parse_schedule_id(req.route_params.get("scheduleId", ""))
+    """The route's schedule id, lower case; an id that is not a GUID names no schedule (404, as
+    for reports)."""
+    raw = req.route_params.get("scheduleId", "")
+    if not is_guid(raw):
+        raise NotFoundError("No schedule with that id", field="scheduleId")
+    return raw.lower()
 
 
 def _require_customer(customer_id: str) -> None:
@@ -71,8 +76,10 @@ def _answer(schedule: Schedule, status: int = 200) -> func.HttpResponse:
 @bp.route(route="schedules", methods=["POST"])
 @handle_errors
 async def create_schedule(req: func.HttpRequest) -> func.HttpResponse:
-    schedule = parse_new_schedule(
-        _json_body(req), min_retention=get_settings().retention_days, now=report_service.utcnow()
+    body, now = _json_body(req), report_service.utcnow()
+    # In a thread: validating a callback URL resolves its host.
+    schedule = await asyncio.to_thread(
+        parse_new_schedule, body, min_retention=get_settings().retention_days, now=now
     )
     await asyncio.to_thread(_require_customer, schedule.customer_id)
     await asyncio.to_thread(clients.schedule_store().create, schedule)
@@ -101,14 +108,16 @@ async def get_schedule(req: func.HttpRequest) -> func.HttpResponse:
 async def update_schedule(req: func.HttpRequest) -> func.HttpResponse:
     schedule_id = _schedule_id(req)
     body = _json_body(req)
-    settings = get_settings()
+    retention = get_settings().retention_days
 
     def change(current: Schedule) -> Schedule:
-        return apply_patch(current, body, min_retention=settings.retention_days, now=report_service.utcnow())
+        # Validated whole against the version read (a new customer looked up) before the
+        # conditional write; a refusal raises, and nothing is written.
+        updated = apply_patch(current, body, min_retention=retention, now=report_service.utcnow())
+        if updated.customer_id != current.customer_id:
+            _require_customer(updated.customer_id)
+        return updated
 
-    # Validated whole (and a new customer looked up) before the conditional write.
-    checked = change(await asyncio.to_thread(_get, schedule_id))
-    await asyncio.to_thread(_require_customer, checked.customer_id)
     updated = await asyncio.to_thread(clients.schedule_store().update, schedule_id, change)
     if updated is None:
         raise NotFoundError(f"No schedule {schedule_id}", field="scheduleId")

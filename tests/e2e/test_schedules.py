@@ -165,7 +165,7 @@ def test_bad_schedules_are_refused_and_nothing_is_stored(api: ApiClient, sample_
         ).status_code
         == 400
     )
-    assert api.get("/api/schedules/not-a-guid").status_code == 400
+    assert api.get("/api/schedules/not-a-guid").status_code == 404
     assert api.get("/api/schedules", params={"customerId": "nope"}).status_code == 400
 
 
