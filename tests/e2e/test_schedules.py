@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .support import ApiClient
+from .support import E2E_SETTINGS, ApiClient
 from .test_customers import create_customer, register
 
 pytestmark = pytest.mark.e2e
@@ -167,6 +167,14 @@ def test_bad_schedules_are_refused_and_nothing_is_stored(api: ApiClient, sample_
     )
     assert api.get("/api/schedules/not-a-guid").status_code == 404
     assert api.get("/api/schedules", params={"customerId": "nope"}).status_code == 400
+
+
+def test_the_timer_is_bound_to_the_report_schedule_setting(api: ApiClient, stack: Any) -> None:
+    listed = api.get("/admin/functions", key=False, headers={"x-functions-key": stack.master_key})
+    [timer] = [f for f in listed.json() if f["name"] == TIMER]
+    assert (timer["trigger"], timer["error"]) == ("timerTrigger", None)
+    # "%REPORT_SCHEDULE%" resolved from the app setting, as the host resolves binding expressions.
+    assert stack.host.app.functions[TIMER].schedule == E2E_SETTINGS["REPORT_SCHEDULE"]
 
 
 def test_the_timer_starts_a_due_run_once_and_its_report_completes(
