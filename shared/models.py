@@ -330,3 +330,28 @@ class Report:
     instance_id: str = ""
     schedule_id: str = ""  # the schedule that started it, if a schedule did
     retention_days: int = 0  # days its data is kept; 0: REPORT_RETENTION_DAYS
+    # The caller's callback URL (a secret: it may carry a signature; never shown or logged) and
+    # how delivering the finished report to it went (shared/callbacks.py).
+    callback_url: str = ""
+    callback: CallbackState | None = None
+
+
+class CallbackStatus(StrEnum):
+    PENDING = "pending"  # the report is not finished yet
+    RETRYING = "retrying"  # an attempt failed in a way worth retrying
+    DELIVERED = "delivered"
+    FAILED = "failed"  # refused for good, or the retries ran out
+
+    @property
+    def final(self) -> bool:
+        return self in (CallbackStatus.DELIVERED, CallbackStatus.FAILED)
+
+
+@dataclass
+class CallbackState:
+    """How delivering a report to its callback URL went: never the URL itself."""
+
+    status: CallbackStatus = CallbackStatus.PENDING
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    last_error: str = ""

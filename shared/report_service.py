@@ -20,7 +20,8 @@ from typing import Any, Protocol
 from .blob_store import BlobStore
 from .errors import InvalidInputError
 from .links import ReportLinks
-from .models import Report, ReportStatus, category_label
+from .models import CallbackState, Report, ReportStatus, category_label
+from .ports import ReportTable
 from .table_store import TableStore
 
 log = logging.getLogger(__name__)
@@ -69,16 +70,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_report(store: TableStore, report: Report, *, once: bool = False) -> bool:
-    """Store ``report`` as pending. With ``once``, only if no report has its id yet: False
-    (nothing written) if one has."""
+def _pending(report: Report) -> Report:
     report.status = ReportStatus.PENDING
     report.requested_at = report.requested_at or utcnow()
     report.instance_id = report.instance_id or report.report_id
-    if once:
-        return store.create_report(report)
-    store.save_report(report)
-    return True
+    if report.callback_url and report.callback is None:
+        report.callback = CallbackState()
+    return report
+
+
+def create_report(store: ReportTable, report: Report) -> Report:
+    """Store ``report`` as pending."""
+    store.save_report(_pending(report))
+    return report
+
+
+def create_report_once(store: ReportTable, report: Report) -> bool:
+    """Store ``report`` as pending only if no report has its id yet: False (nothing written) if
+    one has. What makes a run that may be attempted twice (a schedule's, whose report id is
+    derived from the run) one report."""
+    return store.create_report(_pending(report))
 
 
 def set_status(
@@ -273,6 +284,14 @@ def report_resource(
         resource["files"] = {fmt: links.file(fmt) for fmt in report.files}
     if progress_info is not None:
         resource["progress"] = progress_info
+    if report.callback is not None:
+        # How the callback went; never its URL, which may carry the receiver's signature.
+        resource["callback"] = {
+            "status": report.callback.status.value,
+            "attempts": report.callback.attempts,
+            "deliveredAt": _iso(report.callback.delivered_at),
+            "lastError": report.callback.last_error or None,
+        }
     return resource
 
 

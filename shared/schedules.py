@@ -48,7 +48,6 @@ class Schedule:
     report: ReportRequest  # what each run asks for (validated when the schedule was stored)
     cron: str
     time_zone: str
-    callback_url: str = ""  # never shown to callers
     enabled: bool = True
     retention_days: int = 0  # 0: REPORT_RETENTION_DAYS
     runs_after: datetime | None = None  # occurrences up to this instant are done (or not wanted)
@@ -76,8 +75,8 @@ class Schedule:
             body["subscriptionIds"] = list(report.subscription_ids)
         if report.customer:
             body["customer"] = report.customer
-        if self.callback_url:
-            body["callbackUrl"] = self.callback_url
+        if report.callback_url:
+            body["callbackUrl"] = report.callback_url
         return body
 
 
@@ -148,15 +147,6 @@ def _check_fields(body: Any) -> dict[str, Any]:
     return body
 
 
-def _apply_report(schedule: Schedule, request: ReportRequest) -> Schedule:
-    return replace(
-        schedule,
-        report=request,
-        # Added to ReportRequest by the callback feature; "" while reports have no callbacks.
-        callback_url=str(getattr(request, "callback_url", "") or ""),
-    )
-
-
 def parse_new_schedule(body: Any, *, min_retention: int, now: datetime) -> Schedule:
     """Validate ``POST /api/schedules``; everything is checked before anything is stored."""
     body = _check_fields(body)
@@ -164,7 +154,7 @@ def parse_new_schedule(body: Any, *, min_retention: int, now: datetime) -> Sched
         if body.get(required) is None:
             raise InvalidInputError(f"{required} is required", field=required)
     request = _report_part(body)
-    schedule = Schedule(
+    return Schedule(
         schedule_id=new_schedule_id(),
         name=_name(body["name"]),
         report=request,
@@ -176,7 +166,6 @@ def parse_new_schedule(body: Any, *, min_retention: int, now: datetime) -> Sched
         created_at=now,
         updated_at=now,
     )
-    return _apply_report(schedule, request)
 
 
 def apply_patch(current: Schedule, body: Any, *, min_retention: int, now: datetime) -> Schedule:
@@ -193,7 +182,7 @@ def apply_patch(current: Schedule, body: Any, *, min_retention: int, now: dateti
         merged.pop("customerId", None)
     merged.update(given)
     merged = {k: v for k, v in merged.items() if v is not None}
-    updated = _apply_report(current, parse_report_request(merged))
+    updated = replace(current, report=parse_report_request(merged))
     if "name" in body:
         updated.name = _name(body["name"])
     if "cron" in body:
@@ -271,7 +260,7 @@ def schedule_resource(schedule: Schedule, *, now: datetime) -> dict[str, Any]:
         "filters": report.filters.to_dict(),
         "cron": schedule.cron,
         "timeZone": schedule.time_zone,
-        "hasCallback": bool(schedule.callback_url),
+        "hasCallback": bool(report.callback_url),
         "enabled": schedule.enabled,
         "retentionDays": schedule.retention_days,
         "nextRunAt": _iso(next_run_at(schedule, now)),

@@ -44,6 +44,15 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
 
 
+def _bool(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise ValueError(f"setting {name} must be true or false, got {raw!r}")
+
+
 STORAGE = "AzureWebJobsStorage"
 # NCRONTAB (six fields, seconds first) for the Functions timer that starts scheduled reports.
 DEFAULT_REPORT_SCHEDULE = "0 */15 * * * *"
@@ -129,6 +138,8 @@ class Settings:
     provider_logo_blob: str = ""
     retention_days: int = 90
     report_schedule: str = DEFAULT_REPORT_SCHEDULE
+    callback_signing_key: str = ""
+    callback_allow_private_hosts: bool = False
 
     @property
     def storage_connection(self) -> str:
@@ -186,6 +197,10 @@ def get_settings() -> Settings:
         # The scheduled_reports timer binds "%REPORT_SCHEDULE%": the host reads it, not this
         # module; it is here so the setting is documented and checked with the others.
         report_schedule=env("REPORT_SCHEDULE", "").strip() or DEFAULT_REPORT_SCHEDULE,
+        # Signs every report callback (shared/callbacks.py); callbacks are refused without it.
+        callback_signing_key=env("CALLBACK_SIGNING_KEY", ""),
+        # Local testing only: callbacks to loopback and private hosts, and over plain http.
+        callback_allow_private_hosts=_bool("CALLBACK_ALLOW_PRIVATE_HOSTS"),
     )
 
 

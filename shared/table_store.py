@@ -46,7 +46,16 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from .errors import InvalidInputError, PermanentError, TransientError
-from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType, parse_money
+from .models import (
+    CallbackState,
+    CallbackStatus,
+    Recommendation,
+    Report,
+    ReportFilters,
+    ReportStatus,
+    ReportType,
+    parse_money,
+)
 
 log = logging.getLogger(__name__)
 
@@ -587,7 +596,10 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         "instance_id": report.instance_id,
         "schedule_id": report.schedule_id,
         "retention_days": report.retention_days,
+        "callback_url": report.callback_url,
     }
+    if report.callback is not None:
+        entity["callback"] = json.dumps(_callback_dict(report.callback), separators=(",", ":"))
     values: dict[str, Any] = {name: getattr(report, name, None) for name in _REPORT_JSON_FIELDS}
     values["filters"] = report.filters.to_dict()
     values["skipped_subscriptions"] = skipped
@@ -600,6 +612,34 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         if value is not None:
             entity[name] = value.isoformat()
     return entity
+
+
+def _callback_dict(state: CallbackState) -> dict[str, Any]:
+    return {
+        "status": state.status.value,
+        "attempts": state.attempts,
+        "delivered_at": state.delivered_at.isoformat() if state.delivered_at else None,
+        "last_error": fit_string(state.last_error, 2000),
+    }
+
+
+def _callback_state(read: _Reader) -> CallbackState | None:
+    raw = read.json("callback", {})
+    if not raw:
+        return None
+    try:
+        delivered = raw.get("delivered_at")
+        return CallbackState(
+            status=CallbackStatus(raw.get("status")),
+            attempts=int(raw.get("attempts") or 0),
+            delivered_at=datetime.fromisoformat(delivered) if delivered else None,
+            last_error=str(raw.get("last_error") or ""),
+        )
+    except (TypeError, ValueError):
+        read.damaged.append("callback")
+        return CallbackState(
+            CallbackStatus.FAILED, last_error="The callback's stored state could not be read"
+        )
 
 
 class _Reader:
@@ -695,6 +735,8 @@ def entity_to_report(entity: dict[str, Any]) -> Report:
         instance_id=read.text("instance_id"),
         schedule_id=read.text("schedule_id"),
         retention_days=read.integer("retention_days"),
+        callback_url=read.text("callback_url"),
+        callback=_callback_state(read),
     )
     if read.damaged:
         log.warning("Report %s: stored fields %s could not be read", report_id, ", ".join(read.damaged))

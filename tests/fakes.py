@@ -44,6 +44,12 @@ class MemoryTable:
         self.reports[report.report_id] = report_to_entity(report)
         return True
 
+    def create_report(self, report: Report) -> bool:
+        if report.report_id in self.reports:
+            return False
+        self.reports[report.report_id] = report_to_entity(report)
+        return True
+
     def save_recommendations(self, report_id: str, recs: Iterable[Recommendation]) -> int:
         rows = self.recommendations.setdefault(report_id, {})
         written = 0

@@ -60,6 +60,7 @@ async def build_report(
         accent_color=accent,  # the branding as it was when asked for, like the name
         schedule_id=schedule_id,
         retention_days=retention_days,
+        callback_url=request.callback_url,
     )
     if scope is not None and scope.logo_blob:
         report.logo_content_type = await asyncio.to_thread(
@@ -87,9 +88,11 @@ async def launch_report(
             report_service.add_provider, report, name=s.provider_name, logo_blob=s.provider_logo_blob,
             branding=clients.branding_files(), report_files=clients.report_files(),
         )  # fmt: skip
-    created = await asyncio.to_thread(report_service.create_report, store, report, once=once)
-    if not created:
-        return StartOutcome.ALREADY_STARTED
+    if once:
+        if not await asyncio.to_thread(report_service.create_report_once, store, report):
+            return StartOutcome.ALREADY_STARTED
+    else:
+        await asyncio.to_thread(report_service.create_report, store, report)
     try:
         await client.start_new(ORCHESTRATOR, report.report_id, ReportStart(report.report_id).to_dict())
     except Exception as exc:

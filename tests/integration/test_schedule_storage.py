@@ -13,7 +13,7 @@ import pytest
 
 from shared.errors import ConflictError
 from shared.models import Report, ReportType
-from shared.report_service import create_report
+from shared.report_service import create_report_once
 from shared.schedule_store import ScheduleStore
 from shared.schedules import parse_new_schedule, run_report_id
 
@@ -82,7 +82,7 @@ def test_a_run_is_created_once_however_many_hosts_try_at_once(table_store):
     def attempt(_: int) -> bool:
         report = _report(report_id, schedule_id, NOW)
         barrier.wait()
-        return create_report(table_store, report, once=True)
+        return create_report_once(table_store, report)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         created = list(pool.map(attempt, range(8)))
@@ -97,10 +97,8 @@ def test_a_schedules_reports_are_listed_newest_first_and_only_its_own(table_stor
     schedule_id, other = "7a1e2b3c-4d5e-4f60-8172-93a4b5c6d7e8", "8b2f3c4d-5e6f-4a70-9283-a4b5c6d7e8f9"
     ids = [run_report_id(schedule_id, NOW - timedelta(days=d)) for d in range(5)]
     for days, report_id in enumerate(ids):
-        assert create_report(
-            table_store, _report(report_id, schedule_id, NOW - timedelta(days=days)), once=True
-        )
-    create_report(table_store, _report(run_report_id(other, NOW), other, NOW), once=True)
+        assert create_report_once(table_store, _report(report_id, schedule_id, NOW - timedelta(days=days)))
+    create_report_once(table_store, _report(run_report_id(other, NOW), other, NOW))
     first, token = table_store.list_reports(schedule_id=schedule_id, limit=3)
     rest, end = table_store.list_reports(schedule_id=schedule_id, limit=3, continuation_token=token)
     assert [r["report_id"] for r in first + rest] == ids and end is None

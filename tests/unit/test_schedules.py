@@ -136,7 +136,8 @@ RESOURCE_FIELDS = {
 
 def test_the_resource_never_shows_the_callback_url():
     secret = "https://prod-12.westeurope.logic.azure.com/workflows/abc/triggers/manual?sig=SIGNATURE"
-    schedule = replace(new(), callback_url=secret)
+    plain = new()
+    schedule = replace(plain, report=replace(plain.report, callback_url=secret))
     resource = schedule_resource(schedule, now=NOW)
     assert set(resource) == RESOURCE_FIELDS
     assert resource["hasCallback"] is True and "SIGNATURE" not in str(resource)
