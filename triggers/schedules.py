@@ -172,7 +172,10 @@ async def _start_run(client: df.DurableOrchestrationClient, schedule: Schedule, 
 async def scheduled_reports(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Start every schedule's due run (a missed period once, with its latest due time)."""
     if timer.past_due:
-        log.info("scheduled_reports is running late; missed runs are caught up once")
+        log.info(
+            "scheduled_reports is running late (REPORT_SCHEDULE %s); a schedule's missed runs are "
+            "caught up once", get_settings().report_schedule,
+        )  # fmt: skip
 
     async def start_run(schedule: Schedule, run: DueRun) -> str:
         return await _start_run(client, schedule, run)
