@@ -200,6 +200,11 @@ def test_the_timer_starts_a_due_run_once_and_its_report_completes(
     assert report["counts"]["recommendations"] == len(sub["recommendations"])
     after = api.get(f"/api/schedules/{sid}").json()
     assert (after["lastReportId"], after["lastError"]) == (report["reportId"], None)
+    # The schedule's retention goes with the report, where the retention timer reads it.
+    from azure.data.tables import TableServiceClient
+
+    reports = TableServiceClient.from_connection_string(stack.storage_connection).get_table_client("reports")
+    assert reports.get_entity("report", f"r_{report['reportId']}")["retention_days"] == 180
     assert after["nextRunAt"].endswith(":00:00Z") and after["nextRunAt"] > after["lastRunAt"]
 
     # Firing again, and firing after the record of the run was lost (a host that died between
