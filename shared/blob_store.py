@@ -99,10 +99,21 @@ class BlobStore:
         return self._container.get_blob_client(blob_name).get_blob_properties()
 
     def delete_prefix(self, prefix: str) -> int:
-        names = [b.name for b in self._container.list_blobs(name_starts_with=prefix)]
+        """Delete the blobs under ``prefix``; how many were deleted. A container that was never
+        created (no blob was ever uploaded to it) holds nothing to delete, and a blob deleted
+        meanwhile by someone else is gone either way."""
+        try:
+            names = [b.name for b in self._container.list_blobs(name_starts_with=prefix)]
+        except ResourceNotFoundError:
+            return 0
+        deleted = 0
         for name in names:
-            self._container.delete_blob(name, delete_snapshots="include")
-        return len(names)
+            try:
+                self._container.delete_blob(name, delete_snapshots="include")
+                deleted += 1
+            except ResourceNotFoundError:
+                continue
+        return deleted
 
     def sas_url(self, blob_name: str, *, minutes: int = 15, download_name: str | None = None) -> str:
         """A read-only URL valid for ``minutes`` (with a small allowance for clock skew)."""

@@ -41,6 +41,16 @@ def test_sas_url_downloads_and_is_read_only(blob_store):
     assert blob_store.download(name) == b"%PDF-1.4 data"
 
 
+def test_delete_prefix_in_a_container_never_created_deletes_nothing(blob_store):
+    # A customer without a logo is deleted before any logo was ever uploaded: the branding
+    # container does not exist yet (found by the schemathesis run: it was a 500).
+    assert blob_store.delete_prefix("customer-1/") == 0
+    blob_store.upload("customer-1/logo.png", b"\x89PNG\r\n\x1a\n")
+    blob_store.upload("customer-2/logo.png", b"\x89PNG\r\n\x1a\n")
+    assert blob_store.delete_prefix("customer-1/") == 1
+    assert not blob_store.exists("customer-1/logo.png") and blob_store.exists("customer-2/logo.png")
+
+
 def test_report_blob_names_cannot_escape_the_report_folder():
     assert report_blob_name("abc", "advisor-report.pdf") == "abc/advisor-report.pdf"
     with pytest.raises(InvalidInputError):
