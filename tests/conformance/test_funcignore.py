@@ -41,6 +41,7 @@ NEVER_TRACKED = [
     ".system-deps",
     ".pytest_cache/v/cache/lastfailed",
     ".ruff_cache/0.17.6/123",
+    ".hypothesis/constants/2e2fe15bf5c18e2b",  # Hypothesis's cache (the schemathesis run)
     "shared/__pycache__/models.cpython-311.pyc",
     "activities/__pycache__/report_steps.cpython-311.pyc",
     ".devhost/azurite/__azurite_db_table__.json",
