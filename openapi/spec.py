@@ -1050,7 +1050,6 @@ def core() -> Json:
             "description": "Turns Azure Advisor recommendations into HTML and PDF reports, for "
             "one company or many customers. Start a report, wait for it (the asynchronous "
             "pattern: 202, Location, Retry-After) and mail or store its files.",
-            "x-ms-api-annotation": {"status": "Preview"},
         },
         # No host or schemes here: the app fills them in from PUBLIC_BASE_URL (or the platform's
         # WEBSITE_HOSTNAME) when it serves the file; without either, the definition is relative
