@@ -16,14 +16,16 @@ id, outcome, duration and counts, never a payload or an error text.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import azure.durable_functions as df
 
-from shared import clients, pipeline, report_service, telemetry
+from shared import callbacks, clients, pipeline, report_service, telemetry
 from shared.jobs import (
     AssembleInput,
     BeginInput,
+    CallbackInput,
     CsvImportInput,
     FetchInput,
     FetchOutcome,
@@ -34,6 +36,7 @@ from shared.jobs import (
     StatusUpdate,
     SummarizeInput,
 )
+from shared.links import report_links
 from shared.models import ReportStatus
 from shared.settings import get_settings
 
@@ -143,3 +146,19 @@ def finalize_report(payload: dict) -> dict:
     )
     # Only what a caller of the orchestration needs; the full resource is at GET /api/reports/{id}.
     return {k: resource[k] for k in ("reportId", "status", "counts", "files") if k in resource}
+
+
+@bp.activity_trigger(input_name="payload", activity="deliver_callback")
+@telemetry.observed("deliver_callback")
+def deliver_callback(payload: dict) -> dict:
+    """POST the finished report to its callback URL, which is read from the report entity (the
+    input is the report id: the URL never enters orchestration history)."""
+    job = CallbackInput.from_dict(payload)
+    s = get_settings()
+    send = functools.partial(
+        callbacks.post, allow_private=s.callback_allow_private_hosts, ca_bundle=s.ca_bundle
+    )
+    return pipeline.deliver_callback(
+        job.report_id, job.attempts, store=clients.table_store(), send=send,
+        signing_key=s.callback_signing_key, links=report_links(s, job.report_id),
+    ).to_dict()  # fmt: skip

@@ -35,6 +35,9 @@ param advisorClientId string = ''
 @description('Optional: name of the Key Vault secret holding that service principal secret.')
 param advisorClientSecretName string = ''
 
+@description('Optional: name of the Key Vault secret holding the key that signs report callbacks (CALLBACK_SIGNING_KEY, set as a Key Vault reference); empty: callbacks are refused.')
+param callbackSigningKeySecretName string = ''
+
 @description('Durable Functions task hub name (host.json reads it as %DURABLE_TASK_HUB%).')
 param durableTaskHub string = 'AdvisorReports'
 
@@ -159,6 +162,7 @@ module api 'app/api.bicep' = {
     advisorTenantId: advisorTenantId
     advisorClientId: advisorClientId
     advisorClientSecretName: advisorClientSecretName
+    callbackSigningKeySecretName: callbackSigningKeySecretName
     appSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
   }
   // The app starts with its identity: let the role assignments land first.

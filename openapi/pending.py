@@ -1,7 +1,7 @@
 """The parts of the definition for routes and fields being added beside the ones in
-:mod:`openapi.spec`: scheduled reports, the report callback, deleting a report, and the
-action-plan export formats. Each is one function that changes the document, so each can be
-moved into ``spec.py`` (or corrected) on its own when its code lands; ``apply`` runs them all.
+:mod:`openapi.spec`: scheduled reports, deleting a report, and the action-plan export
+formats. Each is one function that changes the document, so each can be moved into
+``spec.py`` (or corrected) on its own when its code lands; ``apply`` runs them all.
 
 Described from the issue's words; where the landed code differs, the code wins and this is
 changed to match it (the route test in tests/unit/test_openapi.py says which routes are
@@ -16,6 +16,7 @@ from .spec import (
     answer,
     array,
     body,
+    callback_url,
     error,
     guid,
     nullable,
@@ -29,45 +30,6 @@ from .spec import (
 )
 
 EXPORT_FORMATS = ("html", "pdf", "xlsx", "csv")
-
-
-# -- callback: POST /api/reports and schedules accept callbackUrl; reports say how it went ----
-
-
-def _callback_url(summary: str = "Callback URL") -> Json:
-    return prop(
-        summary,
-        "An https URL on a public host: when the report ends (completed or failed) the app POSTs "
-        "the report to it, signed with an HMAC header, retried on failure.",
-        format="uri",
-        maxLength=2048,
-        **{"x-ms-visibility": "advanced"},
-    )
-
-
-def add_callback(document: Json) -> None:
-    definitions = document["definitions"]
-    definitions["ReportRequest"]["properties"]["callbackUrl"] = _callback_url()
-    csv = document["paths"]["/reports/csv"]["post"]["parameters"]
-    csv.insert(
-        len(csv) - 1,  # before the body
-        param(
-            "callbackUrl", "query", "Callback URL",
-            "An https URL on a public host the report is POSTed to when it ends.",
-            visibility="advanced", maxLength=2048,
-        ),
-    )  # fmt: skip
-    definitions["Report"]["properties"]["callback"] = nullable(
-        obj(
-            {
-                "status": prop("Callback status", "Where the delivery stands."),
-                "attempts": prop("Callback attempts", type_="integer"),
-                "deliveredAt": timestamp("Delivered at"),
-            },
-            description="The callback's delivery (only when the report was asked with a callbackUrl).",
-            summary="Callback",
-        )
-    )
 
 
 # -- retention: DELETE /api/reports/{reportId} ------------------------------------------------
@@ -118,7 +80,7 @@ def _schedule_fields(document: Json, *, answer_: bool) -> Json:
         fields["filters"] = document["definitions"]["Report"]["properties"]["filters"]
         fields["hasCallback"] = prop("Has callback", "Whether its reports are POSTed to a URL.", "boolean")
     else:
-        fields["callbackUrl"] = _callback_url()
+        fields["callbackUrl"] = callback_url()
     return fields
 
 
@@ -223,7 +185,6 @@ def add_export_formats(document: Json) -> None:
 def apply(document: Json) -> Json:
     """All the parts above, in an order where each finds what it changes."""
     add_export_formats(document)
-    add_callback(document)
     add_report_deletion(document)
     add_schedules(document)
     return document

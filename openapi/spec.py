@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.customers import AuthType, SyncStatus
-from shared.models import CATEGORIES, IMPACTS, ReportStatus, ReportType
+from shared.models import CATEGORIES, IMPACTS, CallbackStatus, ReportStatus, ReportType
 from shared.report_request import FORMATS, MAX_CUSTOMER_LENGTH, MAX_FILTER_VALUES, MAX_SUBSCRIPTIONS
 
 Json = dict[str, Any]
@@ -35,11 +35,15 @@ def ref(name: str) -> Json:
     return {"$ref": f"#/definitions/{name}"}
 
 
-def prop(summary: str, description: str = "", type_: str = "string", **extra: Any) -> Json:
+def prop(
+    summary: str, description: str = "", type_: str = "string", *, visibility: str = "", **extra: Any
+) -> Json:
     """A schema property with the title a flow designer shows (``x-ms-summary``)."""
     schema: Json = {"type": type_, "x-ms-summary": summary}
     if description:
         schema["description"] = description
+    if visibility:
+        schema["x-ms-visibility"] = visibility
     schema.update(extra)
     return schema
 
@@ -275,6 +279,17 @@ def _formats(formats: tuple[str, ...]) -> Json:
     )  # fmt: skip
 
 
+def callback_url(summary: str = "Callback URL") -> Json:
+    return prop(
+        summary,
+        "An https URL on a public host: when the report ends (completed or failed) the app POSTs "
+        "the report to it, signed (X-Advisor-Signature), retried on failure. Needs the app's "
+        "CALLBACK_SIGNING_KEY.",
+        format="uri",
+        visibility="advanced",
+    )
+
+
 def _report_request() -> Json:
     return obj(
         {
@@ -299,6 +314,7 @@ def _report_request() -> Json:
                 "subscriptions (not with customerId).", maxLength=MAX_CUSTOMER_LENGTH,
                 **{"x-ms-visibility": "advanced"},
             ),
+            "callbackUrl": callback_url(),
         },
         required=("reportType",),
         description="What to report on: a registered customer (customerId) or a list of "
@@ -416,6 +432,17 @@ def _report() -> Json:
                 },
                 description="How far a running report is (only while it runs).",
                 summary="Progress",
+            ),
+            "callback": obj(
+                {
+                    "status": prop("Callback status", enum=[c.value for c in CallbackStatus]),
+                    "attempts": prop("Callback attempts", type_="integer"),
+                    "deliveredAt": timestamp("Delivered at"),
+                    "lastError": nullable(prop("Callback error", "Why the last attempt failed.")),
+                },
+                description="How the callback's delivery went (only when the report was asked "
+                "with a callbackUrl; never the URL).",
+                summary="Callback",
             ),
         },
         required=("reportId", "status", "reportType", "formats", "scope", "filters", "counts", "savings"),
@@ -792,6 +819,9 @@ def _report_paths() -> Json:
                           "(it has no Category column).", visibility="advanced"),
                     param("customer", "query", "Customer name", "The name shown on the report.",
                           maxLength=MAX_CUSTOMER_LENGTH, visibility="advanced"),
+                    param("callbackUrl", "query", "Callback URL", "An https URL on a public host "
+                          "the report is POSTed to, signed, when it ends (request logs may keep "
+                          "a URL in the query).", format="uri", visibility="advanced"),
                     body("CSV file", "The exported CSV file.", {"type": "string", "format": "binary"}),
                 ],
                 responses={

@@ -1,5 +1,7 @@
 """The report orchestrator: begin, fetch (a sub-orchestration per subscription, or one CSV
-import), summarize, render (a sub-orchestration per file or PDF part), assemble, finalize.
+import), summarize, render (a sub-orchestration per file or PDF part), assemble, finalize;
+then, when the caller gave a callback URL, deliver the finished report (completed or failed)
+to it in a step sub-orchestration.
 
 Its input is the report id alone. ``begin_report`` reads the report for that id, checks that
 this orchestration owns it and that it is unfinished, and hands back what to fetch and render
@@ -31,6 +33,7 @@ from shared.jobs import (
     AssembleInput,
     BeginInput,
     BeginResult,
+    CallbackInput,
     CsvImportInput,
     FetchOutcome,
     FinalizeInput,
@@ -135,7 +138,7 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         status("completed", subscriptionsLeftOut=left_out)
         if not context.is_replaying:
             log.info("Report %s completed in %.1f s", rid, durations["total"])
-        return report
+        output = report
     except Exception as exc:
         code = exc.code if isinstance(exc, ReportFailed) else "activity_failed"
         message = sanitize(str(exc)) if isinstance(exc, ReportFailed) else failure_reason(exc)
@@ -145,7 +148,10 @@ def report_orchestrator(context: df.DurableOrchestrationContext):
         )
         if not context.is_replaying:
             log.warning("Report %s failed: %s %s", rid, code, message)
-        return {"reportId": rid, "status": "failed", "failureCode": code, "failureMessage": message}
+        output = {"reportId": rid, "status": "failed", "failureCode": code, "failureMessage": message}
+    # -- callback: the finished report (completed or failed) to the caller's URL, if it gave one
+    yield from _callback_stage(context, job)
+    return output
 
 
 def _fetch_stage(
@@ -211,6 +217,25 @@ def _render_stage(
             "assemble_pdf", retry, AssembleInput(rid, [p.blob for p in parts]).to_dict())))  # fmt: skip
         files["pdf"] = assembled.blob
     return files
+
+
+def _callback_stage(context: df.DurableOrchestrationContext, job: ReportJob) -> Generator[Any, Any, None]:
+    """Deliver the finished report to its callback in a step sub-orchestration (which owns the
+    retries and always completes). The activity reads the URL from the report entity; its input
+    here is the report id. However the delivery ends, the report stays as it finished."""
+    if not job.callback:
+        return
+    rid = job.report_id
+    payload = CallbackInput(rid, job.retry.attempts).to_dict()
+    try:
+        outcome = StepOutcome.from_dict(
+            (yield run_step(context, "deliver_callback", payload, job.retry, f"{rid}:callback"))
+        )
+    except Exception as exc:  # the step never fails; if it did anyway, the report still stands
+        outcome = StepOutcome(False, error=failure_reason(exc))
+    if not context.is_replaying:
+        delivered = outcome.ok and (outcome.result or {}).get("status") == "delivered"
+        log.info("Callback of report %s %s", rid, "delivered" if delivered else "not delivered")
 
 
 def _fetch_outcome(raw: Any) -> FetchOutcome:

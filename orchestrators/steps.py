@@ -1,5 +1,5 @@
 """Sub-orchestrations that own their retries: one per subscription fetch, and one generic step
-(the CSV import, each rendered file or PDF part).
+(the CSV import, each rendered file or PDF part, the callback).
 
 Why they exist: the Durable extension replays an orchestrator's actions through its own C#
 context (``OutOfProcOrchestrationShim`` in Azure/azure-functions-durable-extension). There a
@@ -30,7 +30,7 @@ FETCH_ORCHESTRATOR = "fetch_subscription_orchestrator"
 STEP_ORCHESTRATOR = "report_step_orchestrator"
 
 # The activities a generic step may run: a forged start cannot make it call anything else.
-STEP_ACTIVITIES = frozenset({"import_csv", "render_html", "render_pdf_part"})
+STEP_ACTIVITIES = frozenset({"import_csv", "render_html", "render_pdf_part", "deliver_callback"})
 
 
 def retry_options(spec: RetrySpec) -> df.RetryOptions:

@@ -93,6 +93,7 @@ class ReportJob(Payload):
     source: str = "api"  # "api" or "csv"
     retry: RetrySpec = field(default_factory=RetrySpec)
     fetch_timeout_s: int = 600
+    callback: bool = False  # whether the report has a callback to deliver (never its URL)
 
     @classmethod
     def from_dict(cls, data: Any) -> ReportJob:
@@ -241,3 +242,20 @@ class FinalizeInput(Payload):
     report_id: str
     files: dict[str, str]  # format -> blob name
     durations: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class CallbackInput(Payload):
+    """Deliver the finished report to its callback: the URL is read from the report entity,
+    never passed through history. ``attempts`` is the retry policy's, so the last attempt
+    knows to record the delivery as failed."""
+
+    report_id: str
+    attempts: int = 1
+
+
+@dataclass
+class CallbackOutcome(Payload):
+    report_id: str
+    status: str  # a CallbackStatus value, or "none" when the report has no callback
+    attempts: int = 0

@@ -328,3 +328,28 @@ class Report:
     files: dict[str, str] = field(default_factory=dict)  # format -> blob name
     skipped_subscriptions: dict[str, str] = field(default_factory=dict)  # id -> reason
     instance_id: str = ""
+    # The caller's callback URL (a secret: it may carry a signature; never shown or logged) and
+    # how delivering the finished report to it went (shared/callbacks.py).
+    callback_url: str = ""
+    callback: CallbackState | None = None
+
+
+class CallbackStatus(StrEnum):
+    PENDING = "pending"  # the report is not finished yet
+    RETRYING = "retrying"  # an attempt failed in a way worth retrying
+    DELIVERED = "delivered"
+    FAILED = "failed"  # refused for good, or the retries ran out
+
+    @property
+    def final(self) -> bool:
+        return self in (CallbackStatus.DELIVERED, CallbackStatus.FAILED)
+
+
+@dataclass
+class CallbackState:
+    """How delivering a report to its callback URL went: never the URL itself."""
+
+    status: CallbackStatus = CallbackStatus.PENDING
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    last_error: str = ""

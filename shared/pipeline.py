@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,9 +21,19 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from .advisor import TOKEN_REJECTED, FetchStats, fetch_recommendations, subscription_display_name
+from .callbacks import Delivery, signed_headers
 from .errors import PermanentError, TransientError
-from .jobs import BeginResult, FetchOutcome, RenderResult, ReportJob, RetrySpec, SummaryResult
-from .models import Recommendation, Report, ReportFilters, ReportStatus
+from .jobs import (
+    BeginResult,
+    CallbackOutcome,
+    FetchOutcome,
+    RenderResult,
+    ReportJob,
+    RetrySpec,
+    SummaryResult,
+)
+from .links import ReportLinks
+from .models import CallbackState, CallbackStatus, Recommendation, Report, ReportFilters, ReportStatus
 from .ports import FileStore, ReportTable
 from .rendering import (
     DEFAULT_ROWS_PER_PART,
@@ -167,6 +178,7 @@ def begin_report(
         source=report.source,
         retry=retry,
         fetch_timeout_s=fetch_timeout_s,
+        callback=bool(report.callback_url),
     )
     job.validate()
     return BeginResult(ok=True, job=job.to_dict())
@@ -389,3 +401,59 @@ def finalize_report(
     store.save_report(report)
     files.delete_prefix(f"{report_id}/parts/")
     return report_resource(report)
+
+
+# -- the callback ----------------------------------------------------------------------------
+
+
+def deliver_callback(
+    report_id: str,
+    attempts_allowed: int,
+    *,
+    store: ReportTable,
+    send: Callable[[str, bytes, dict[str, str]], Delivery],
+    signing_key: str,
+    links: ReportLinks,
+    now: Callable[[], float] = time.time,
+) -> CallbackOutcome:
+    """POST the finished report (the resource ``GET /api/reports/{id}`` answers, without its
+    ``callback`` object) to its callback URL, signed, and record how it went on the report.
+
+    A delivery worth retrying (5xx, 408, 429, no connection) raises ``TransientError`` so the
+    durable retry policy tries again, until attempt ``attempts_allowed``, which records the
+    failure instead. Idempotent: a delivered or finally failed callback is not sent again.
+    Nothing here names the URL: it may carry the receiver's own signature."""
+    report = _report_or_fail(store, report_id)
+    state = report.callback or CallbackState()
+    if not report.callback_url:
+        return CallbackOutcome(report_id, "none")
+    if state.status.final:
+        return CallbackOutcome(report_id, state.status.value, state.attempts)
+    if not report.status.finished:
+        return CallbackOutcome(report_id, state.status.value, state.attempts)  # only a finished report
+    attempt = state.attempts + 1
+    if not signing_key:
+        delivery = Delivery(False, error="CALLBACK_SIGNING_KEY is not set: the callback cannot be signed")
+    else:
+        resource = report_resource(report, links=links)
+        resource.pop("callback", None)
+        body = json.dumps(resource, separators=(",", ":"), default=str).encode("utf-8")
+        delivery = send(report.callback_url, body, signed_headers(signing_key, report_id, body, now=now()))
+    report.callback = _callback_after(delivery, attempt, attempts_allowed, now())
+    store.save_report(report)
+    if report.callback.status is CallbackStatus.RETRYING:
+        raise TransientError(f"The callback was not delivered yet: {delivery.error}", code="callback_retry")
+    if report.callback.status is CallbackStatus.FAILED:
+        log.warning(
+            "Callback of report %s not delivered after %d attempt(s): %s", report_id, attempt, delivery.error
+        )
+    return CallbackOutcome(report_id, report.callback.status.value, attempt)
+
+
+def _callback_after(delivery: Delivery, attempt: int, attempts_allowed: int, now: float) -> CallbackState:
+    if delivery.delivered:
+        return CallbackState(CallbackStatus.DELIVERED, attempt, datetime.fromtimestamp(now, UTC))
+    status = (
+        CallbackStatus.RETRYING if delivery.retry and attempt < attempts_allowed else CallbackStatus.FAILED
+    )
+    return CallbackState(status, attempt, None, delivery.error)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import callbacks
 from .customers import parse_guid
 from .errors import InvalidInputError
 from .models import (
@@ -44,6 +45,9 @@ class ReportRequest:
     # A registered customer: the report covers its subscriptions and shows its name. Which
     # subscriptions those are is for the caller to look up (they live in the customer store).
     customer_id: str = ""
+    # Where to POST the finished report (checked by shared/callbacks.py); a secret, kept on the
+    # report entity only. "" for none.
+    callback_url: str = ""
 
 
 def _list_of_strings(value: Any, name: str) -> list[str]:
@@ -136,11 +140,28 @@ def parse_customer(value: Any) -> str:
     return value.strip()
 
 
+def parse_callback_url(value: Any) -> str:
+    """``callbackUrl``: "" when absent, else an https URL to a public host (shared/callbacks.py).
+    Refused, naming the field, when this app cannot sign callbacks (no CALLBACK_SIGNING_KEY)."""
+    if value is None:
+        return ""
+    from .settings import get_settings
+
+    settings = get_settings()
+    url = callbacks.check_callback_url(value, allow_private=settings.callback_allow_private_hosts)
+    if not settings.callback_signing_key:
+        raise InvalidInputError(
+            "callbackUrl cannot be used: this app has no CALLBACK_SIGNING_KEY to sign callbacks with",
+            field="callbackUrl",
+        )
+    return url
+
+
 def parse_report_request(body: Any) -> ReportRequest:
     """Validate ``POST /api/reports``'s JSON body."""
     if not isinstance(body, dict):
         raise InvalidInputError("the request body must be a JSON object", field="body")
-    known = {"subscriptionIds", "customerId", "reportType", "formats", "filters", "customer"}
+    known = {"subscriptionIds", "customerId", "reportType", "formats", "filters", "customer", "callbackUrl"}
     unknown = set(body) - known
     if unknown:
         raise InvalidInputError(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
@@ -165,6 +186,7 @@ def parse_report_request(body: Any) -> ReportRequest:
         filters=parse_filters(body.get("filters")),
         customer=parse_customer(body.get("customer")),
         customer_id=customer_id,
+        callback_url=parse_callback_url(body.get("callbackUrl")),
     )
 
 

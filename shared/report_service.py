@@ -20,7 +20,8 @@ from typing import Any, Protocol
 from .blob_store import BlobStore
 from .errors import InvalidInputError
 from .links import ReportLinks
-from .models import Report, ReportStatus, category_label
+from .models import CallbackState, Report, ReportStatus, category_label
+from .ports import ReportTable
 from .table_store import TableStore
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_report(store: TableStore, report: Report) -> Report:
+def create_report(store: ReportTable, report: Report) -> Report:
     report.status = ReportStatus.PENDING
     report.requested_at = report.requested_at or utcnow()
     report.instance_id = report.instance_id or report.report_id
+    if report.callback_url and report.callback is None:
+        report.callback = CallbackState()
     store.save_report(report)
     return report
 
@@ -268,6 +271,14 @@ def report_resource(
         resource["files"] = {fmt: links.file(fmt) for fmt in report.files}
     if progress_info is not None:
         resource["progress"] = progress_info
+    if report.callback is not None:
+        # How the callback went; never its URL, which may carry the receiver's signature.
+        resource["callback"] = {
+            "status": report.callback.status.value,
+            "attempts": report.callback.attempts,
+            "deliveredAt": _iso(report.callback.delivered_at),
+            "lastError": report.callback.last_error or None,
+        }
     return resource
 
 

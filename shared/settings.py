@@ -44,6 +44,15 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
 
 
+def _bool(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "false", "0", "no"):
+        return False
+    if raw in ("true", "1", "yes"):
+        return True
+    raise ValueError(f"setting {name} must be true or false, got {raw!r}")
+
+
 STORAGE = "AzureWebJobsStorage"
 EMULATOR_CONNECTION = "UseDevelopmentStorage=true"
 
@@ -125,6 +134,8 @@ class Settings:
     report_link_hours: int = 24
     provider_name: str = ""
     provider_logo_blob: str = ""
+    callback_signing_key: str = ""
+    callback_allow_private_hosts: bool = False
 
     @property
     def storage_connection(self) -> str:
@@ -177,6 +188,10 @@ def get_settings() -> Settings:
         # The logo is a blob the operator puts in the branding container.
         provider_name=env("REPORT_PROVIDER_NAME", "").strip()[:120],
         provider_logo_blob=env("REPORT_PROVIDER_LOGO_BLOB", "").strip(),
+        # Signs every report callback (shared/callbacks.py); callbacks are refused without it.
+        callback_signing_key=env("CALLBACK_SIGNING_KEY", ""),
+        # Local testing only: callbacks to loopback and private hosts, and over plain http.
+        callback_allow_private_hosts=_bool("CALLBACK_ALLOW_PRIVATE_HOSTS"),
     )
 
 

@@ -46,7 +46,16 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from .errors import InvalidInputError, PermanentError, TransientError
-from .models import Recommendation, Report, ReportFilters, ReportStatus, ReportType, parse_money
+from .models import (
+    CallbackState,
+    CallbackStatus,
+    Recommendation,
+    Report,
+    ReportFilters,
+    ReportStatus,
+    ReportType,
+    parse_money,
+)
 
 log = logging.getLogger(__name__)
 
@@ -558,7 +567,10 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         "recommendation_count": report.recommendation_count,
         "api_pages": report.api_pages,
         "instance_id": report.instance_id,
+        "callback_url": report.callback_url,
     }
+    if report.callback is not None:
+        entity["callback"] = json.dumps(_callback_dict(report.callback), separators=(",", ":"))
     values: dict[str, Any] = {name: getattr(report, name, None) for name in _REPORT_JSON_FIELDS}
     values["filters"] = report.filters.to_dict()
     values["skipped_subscriptions"] = skipped
@@ -571,6 +583,34 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         if value is not None:
             entity[name] = value.isoformat()
     return entity
+
+
+def _callback_dict(state: CallbackState) -> dict[str, Any]:
+    return {
+        "status": state.status.value,
+        "attempts": state.attempts,
+        "delivered_at": state.delivered_at.isoformat() if state.delivered_at else None,
+        "last_error": fit_string(state.last_error, 2000),
+    }
+
+
+def _callback_state(read: _Reader) -> CallbackState | None:
+    raw = read.json("callback", {})
+    if not raw:
+        return None
+    try:
+        delivered = raw.get("delivered_at")
+        return CallbackState(
+            status=CallbackStatus(raw.get("status")),
+            attempts=int(raw.get("attempts") or 0),
+            delivered_at=datetime.fromisoformat(delivered) if delivered else None,
+            last_error=str(raw.get("last_error") or ""),
+        )
+    except (TypeError, ValueError):
+        read.damaged.append("callback")
+        return CallbackState(
+            CallbackStatus.FAILED, last_error="The callback's stored state could not be read"
+        )
 
 
 class _Reader:
@@ -664,6 +704,8 @@ def entity_to_report(entity: dict[str, Any]) -> Report:
         files=read.json("files", {}),
         skipped_subscriptions=read.json("skipped_subscriptions", {}),
         instance_id=read.text("instance_id"),
+        callback_url=read.text("callback_url"),
+        callback=_callback_state(read),
     )
     if read.damaged:
         log.warning("Report %s: stored fields %s could not be read", report_id, ", ".join(read.damaged))

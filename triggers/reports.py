@@ -4,7 +4,9 @@ an uploaded CSV), poll it, list them (all, or one customer's), download its file
 Thin adapters: parse and validate, call ``shared``, shape the answer. Validation happens before
 anything is stored. Starting answers 202 with ``Location`` (the report's own URL, which answers
 202 until the report is finished and then 200: the HTTP async pattern Logic Apps follows) and
-``Retry-After``; no Durable management URL is ever handed out. Polling reconciles the report
+``Retry-After``; no Durable management URL is ever handed out. Both start routes take an
+optional ``callbackUrl`` (checked here, before anything is stored; delivered by the
+orchestration once the report has finished). Polling reconciles the report
 with its orchestration's runtime status, so a terminated or crashed one still ends the report.
 """
 
@@ -28,6 +30,7 @@ from shared.models import Report, ReportFilters, ReportStatus, is_guid
 from shared.report_request import (
     MAX_SUBSCRIPTIONS,
     check_csv_subscriptions,
+    parse_callback_url,
     parse_customer,
     parse_filters,
     parse_formats,
@@ -93,7 +96,7 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
         return error_response(400, "invalid_json", "The request body is not valid JSON", "body")
     except RecursionError:  # json.loads recurses per nesting level: a body like [[[[...]]]]
         return error_response(400, "invalid_json", "The request body is nested too deeply", "body")
-    request = parse_report_request(body)
+    request = await asyncio.to_thread(parse_report_request, body)  # resolves a callback's host
     subscription_ids, customer, accent = request.subscription_ids, request.customer, ""
     scope = None
     if request.customer_id:
@@ -113,6 +116,7 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
         customer=customer,
         customer_id=request.customer_id,
         accent_color=accent,  # the branding as it was when asked for, like the name
+        callback_url=request.callback_url,
     )
     if scope is not None and scope.logo_blob:
         report.logo_content_type = await asyncio.to_thread(
@@ -132,6 +136,7 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
     # Per-category exports have no Category column: the caller may say which category it is.
     category = req.params.get("category")
     default_category = _category_param(category) if category else None
+    callback_url = await asyncio.to_thread(parse_callback_url, req.params.get("callbackUrl"))
     declared = req.headers.get("content-length")
     if declared and _WHOLE_NUMBER.fullmatch(declared) and int(declared) > MAX_CSV_BYTES:
         raise LimitExceededError(f"The CSV file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
@@ -154,6 +159,7 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
         customer=customer,
         source="csv",
         csv_category=default_category or "",
+        callback_url=callback_url,
     )
     blob = report_service.csv_blob_name(report.report_id)
     await asyncio.to_thread(clients.uploads().upload, blob, data, content_type="text/csv; charset=utf-8")

@@ -4,7 +4,7 @@
 //
 // App settings are exactly what the app and the host read (tests/unit/test_infra.py checks
 // them against shared/settings.py and local.settings.sample.json).
-// optional-settings: ADVISOR_PAGE_SIZE DOWNLOAD_SAS_MINUTES PDF_ROWS_PER_PART TABLE_WRITE_WORKERS RETRY_ATTEMPTS RETRY_INTERVAL_SECONDS FETCH_TIMEOUT_SECONDS REPORTS_CONTAINER UPLOADS_CONTAINER REPORTS_TABLE RECOMMENDATIONS_TABLE TLS_CA_BUNDLE PUBLIC_BASE_URL REPORT_LINK_KEY REPORT_LINK_HOURS REPORT_PROVIDER_NAME REPORT_PROVIDER_LOGO_BLOB
+// optional-settings: ADVISOR_PAGE_SIZE DOWNLOAD_SAS_MINUTES PDF_ROWS_PER_PART TABLE_WRITE_WORKERS RETRY_ATTEMPTS RETRY_INTERVAL_SECONDS FETCH_TIMEOUT_SECONDS REPORTS_CONTAINER UPLOADS_CONTAINER REPORTS_TABLE RECOMMENDATIONS_TABLE TLS_CA_BUNDLE PUBLIC_BASE_URL REPORT_LINK_KEY REPORT_LINK_HOURS REPORT_PROVIDER_NAME REPORT_PROVIDER_LOGO_BLOB CALLBACK_ALLOW_PRIVATE_HOSTS
 // (the code's defaults apply; TLS_CA_BUNDLE is for a local stand-in with a private CA only;
 // PUBLIC_BASE_URL only when callers reach the app by another name than the platform's
 // WEBSITE_HOSTNAME; REPORT_LINK_KEY, for signed polling links, best as a Key Vault reference).
@@ -22,6 +22,8 @@ param durableTaskHub string
 param advisorTenantId string = ''
 param advisorClientId string = ''
 param advisorClientSecretName string = ''
+@description('Key Vault secret that signs report callbacks; empty: no CALLBACK_SIGNING_KEY, callbacks are refused.')
+param callbackSigningKeySecretName string = ''
 @description('Subnet delegated to Microsoft.App/environments for VNet integration; empty: none.')
 param appSubnetId string = ''
 param instanceMemoryMB int = 2048
@@ -65,6 +67,11 @@ var appSettings = {
   ADVISOR_TENANT_ID: advisorTenantId
   ADVISOR_CLIENT_ID: advisorClientId
   ADVISOR_CLIENT_SECRET_NAME: advisorClientSecretName
+  // A Key Vault reference, resolved by the platform with the app identity
+  // (keyVaultReferenceIdentity below): the key itself never appears in the app's configuration.
+  CALLBACK_SIGNING_KEY: empty(callbackSigningKeySecretName)
+    ? ''
+    : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSigningKeySecretName}/)'
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -79,6 +86,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Key Vault references in app settings (CALLBACK_SIGNING_KEY) resolve with this identity.
+    keyVaultReferenceIdentity: identityId
     virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     siteConfig: {
       minTlsVersion: '1.2'

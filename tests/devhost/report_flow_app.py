@@ -1,5 +1,5 @@
 """The app's real report orchestrator and sub-orchestrations, unmodified, with scripted
-activities in place of the real ones.
+activities in place of the real ones (the callback's delivery among them).
 
 The real activities need Advisor, Table and Blob Storage; these answer from a script each test
 writes into ``SCENARIOS`` (the host runs activities on threads of the test process, as the
@@ -24,6 +24,7 @@ from orchestrators.steps import bp as report_steps
 from shared.jobs import (
     BeginInput,
     BeginResult,
+    CallbackInput,
     FetchInput,
     FetchOutcome,
     OutcomeRecord,
@@ -50,6 +51,7 @@ class Scenario:
     attempts: int = 3
     fetch_timeout_s: int = 30
     begin: str = "ok"
+    callback: list[Any] | None = None  # None: no callback; else its script
     calls: list[tuple[str, str]] = field(default_factory=list)
     recorded: list[dict[str, Any]] = field(default_factory=list)
     statuses: list[dict[str, Any]] = field(default_factory=list)
@@ -93,6 +95,7 @@ def begin_report(payload: dict) -> dict:
     job = ReportJob(
         begin.report_id, formats=sc.formats, subscription_ids=sc.subscriptions,
         retry=RetrySpec(sc.attempts, 50), fetch_timeout_s=sc.fetch_timeout_s,
+        callback=sc.callback is not None,
     )  # fmt: skip
     return BeginResult(ok=True, job=job.to_dict()).to_dict()
 
@@ -166,6 +169,14 @@ def set_report_status(payload: dict) -> dict:
     with sc.lock:
         sc.statuses.append(update.to_dict())
     return {"reportId": update.report_id, "status": update.status}
+
+
+@activities.activity_trigger(input_name="payload", activity="deliver_callback")
+def deliver_callback(payload: dict) -> dict:
+    job = CallbackInput.from_dict(payload)
+    sc = SCENARIOS[job.report_id]
+    _behave(sc.next({"": sc.callback or []}, "", "deliver_callback"))
+    return {"report_id": job.report_id, "status": "delivered", "attempts": sc.count("deliver_callback")}
 
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)

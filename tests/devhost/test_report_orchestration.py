@@ -187,3 +187,41 @@ def test_a_start_with_made_up_input_acts_on_nothing(host: FunctionsHost) -> None
     status = status_of(host, rid)
     assert status["output"]["status"] == "ignored"
     assert stored(host, rid, 4) == []  # no TaskScheduled
+
+
+def test_a_callback_that_retries_after_the_report_completed(host: FunctionsHost) -> None:
+    """The callback's retries live in its step sub-orchestration: the report's own history
+    keeps no retry timer and no failed task, after the fetch deadline was cancelled."""
+    a, b = ids = subs(2)
+    scenario = Scenario(ids, fetch={a: ["fail"]}, callback=["fail", "fail"])
+    rid, status = run(host, scenario)
+
+    assert_clean_parent(host, rid, status)
+    assert status["output"]["status"] == "completed"
+    assert scenario.count("deliver_callback") == 3
+    assert scenario.calls[-1][0] == "deliver_callback"
+    assert len(stored(host, f"{rid}:callback", TASK_FAILED)) == 2
+    assert child(host, f"{rid}:callback")["output"]["ok"] is True
+
+
+def test_a_callback_after_the_fetch_timed_out(host: FunctionsHost) -> None:
+    a, b = ids = subs(2)
+    scenario = Scenario(ids, fetch={a: ["fail", 2]}, fetch_timeout_s=1, callback=["fail"])
+    rid, status = run(host, scenario)
+
+    assert status["runtimeStatus"] == "Completed", status.get("output")
+    assert status["output"]["failureCode"] == "fetch_timeout"
+    assert stored(host, rid, TASK_FAILED) == [] and stored(host, rid, SUB_FAILED) == []
+    assert scenario.count("deliver_callback") == 2
+    assert [s["status"] for s in scenario.statuses] == ["failed"]
+
+
+def test_a_callback_whose_retries_run_out_leaves_the_report_as_it_ended(host: FunctionsHost) -> None:
+    scenario = Scenario(subs(1), callback=["fail"] * 3)
+    rid, status = run(host, scenario)
+
+    assert_clean_parent(host, rid, status)
+    assert status["output"]["status"] == "completed"
+    assert scenario.count("deliver_callback") == 3 and scenario.statuses == []
+    outcome = child(host, f"{rid}:callback")["output"]
+    assert outcome["ok"] is False and "Advisor answered 500" in outcome["error"]

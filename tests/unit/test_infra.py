@@ -55,7 +55,7 @@ def code_settings() -> set[str]:
         path = ROOT / entry
         for file in [path] if path.is_file() else sorted(path.rglob("*.py")):
             source = file.read_text()
-            found |= set(re.findall(r'(?:\benv|_int|_float)\(\s*"([A-Za-z_][A-Za-z0-9_]*)"', source))
+            found |= set(re.findall(r'(?:\benv|_int|_float|_bool)\(\s*"([A-Za-z_][A-Za-z0-9_]*)"', source))
             found |= set(re.findall(r'os\.environ(?:\.get)?[\(\[]\s*"([A-Za-z_][A-Za-z0-9_]*)"', source))
             found |= set(re.findall(r'os\.getenv\(\s*"([A-Za-z_][A-Za-z0-9_]*)"', source))
     return found

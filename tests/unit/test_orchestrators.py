@@ -139,6 +139,7 @@ class Script:
     pdf_parts: int = 3
     step_errors: dict[str, str] = field(default_factory=dict)  # step instance id -> error
     failing: set[str] = field(default_factory=set)  # activities that fail after their retries
+    callback: Any = None  # what the callback step returns (a StepOutcome dict), or raises
 
     def answer(self, task: Task) -> Any:
         if task.kind == "activity":
@@ -153,6 +154,8 @@ class Script:
             return fetched
         if task.kind == "all":
             return [self.sub(child) for child in task.children]  # in call order, as task_all does
+        if task.kind == "sub":  # a step awaited alone: the callback
+            return self.sub(task)
         raise AssertionError(f"unexpected yield of {task.kind}")
 
     def activity(self, task: Task) -> Any:
@@ -177,6 +180,11 @@ class Script:
         if task.instance_id in self.step_errors:
             return StepOutcome(False, error=self.step_errors[task.instance_id]).to_dict()
         step = task.input["input"]
+        if task.input["activity"] == "deliver_callback":
+            if isinstance(self.callback, Exception):
+                raise self.callback
+            delivered = StepOutcome(True, {"report_id": RID, "status": "delivered", "attempts": 1})
+            return self.callback or delivered.to_dict()
         if task.input["activity"] == "import_csv":
             return StepOutcome(True, FetchOutcome("csv", ok=True, count=9).to_dict()).to_dict()
         fmt, part = step["fmt"], step["part"]
@@ -377,3 +385,77 @@ def test_the_generic_step_runs_report_steps_only():
     ctx = Context({"activity": "begin_report", "input": {}, "retry": {}})
     out = drive(step_orchestrator, ctx, step_answer())
     assert out["ok"] is False and "is not a report step" in out["error"] and ctx.scheduled == []
+
+
+# -- the callback ---------------------------------------------------------------------------------
+
+
+def callback_steps(ctx: Context) -> list[Task]:
+    return [
+        t
+        for t in ctx.scheduled
+        if t.name == steps_module.STEP_ORCHESTRATOR and t.instance_id == f"{RID}:callback"
+    ]
+
+
+def with_callback(**kw: Any) -> ReportJob:
+    return ReportJob(RID, ["html"], list(SUBS[:2]), callback=True, retry=RetrySpec(4, 500), **kw)
+
+
+def test_a_completed_report_with_a_callback_delivers_it_last_in_a_step_with_the_report_id_only():
+    out, ctx = run_report(Script(job=with_callback()))
+    assert out["status"] == "completed"
+    (step,) = callback_steps(ctx)
+    assert ctx.scheduled[-1] is step
+    assert step.input == {
+        "activity": "deliver_callback", "input": {"report_id": RID, "attempts": 4},
+        "retry": {"attempts": 4, "interval_ms": 500},
+    }  # fmt: skip
+    assert ctx.statuses[-1]["stage"] == "completed"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        Script(timeout=True),
+        Script(
+            fetch={s: FetchOutcome(s, ok=False, failure_code="forbidden", failure_message="No") for s in SUBS}
+        ),
+        Script(failing={"finalize_report"}),
+        Script(step_errors={f"{RID}:html": "broken"}),
+    ],
+    ids=["timeout", "nothing-read", "finalize-failed", "render-failed"],
+)
+def test_a_failed_report_with_a_callback_delivers_it_after_recording_the_failure(script):
+    script.job = with_callback()
+    out, ctx = run_report(script)
+    assert out["status"] == "failed"
+    (step,) = callback_steps(ctx)
+    names = [t.name for t in ctx.scheduled]
+    assert names.index("set_report_status") < ctx.scheduled.index(step) == len(ctx.scheduled) - 1
+
+
+def test_no_callback_no_step():
+    _, ctx = run_report(Script())
+    assert callback_steps(ctx) == []
+    refused, ctx = run_report(Script(begin=BeginResult(ok=False, reason="not ours")))
+    assert callback_steps(ctx) == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        StepOutcome(False, error="Still failing: The receiver answered HTTP 503").to_dict(),
+        Fail("step failed"),
+    ],
+)
+def test_a_callback_that_fails_never_changes_how_the_report_ended(answer):
+    out, ctx = run_report(Script(job=with_callback(), callback=answer))
+    assert out["status"] == "completed" and "set_report_status" not in ctx.names()
+    out, ctx = run_report(Script(job=with_callback(), timeout=True, callback=answer))
+    assert out["failureCode"] == "fetch_timeout"
+    assert [t.name for t in ctx.scheduled].count("set_report_status") == 1
+
+
+def test_the_callback_step_may_run_deliver_callback():
+    assert "deliver_callback" in steps_module.STEP_ACTIVITIES

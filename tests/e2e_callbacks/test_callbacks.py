@@ -1,0 +1,259 @@
+"""Report callbacks end to end: the whole app on devhost delivers finished reports to a receiver
+on 127.0.0.1 (HTTPS, its own test CA), as a Logic App's "HTTP + Webhook" action waits for them.
+
+The stack runs with ``CALLBACK_ALLOW_PRIVATE_HOSTS=true`` (the receiver is on loopback) and a
+``CALLBACK_SIGNING_KEY``; its own package, so those settings never meet tests/e2e's stack,
+which refuses such URLs (tests/e2e/test_callback_refusals.py). The receiver's CA is added to
+the bundle the app trusts (``TLS_CA_BUNDLE``, the stand-in's CA).
+
+Checked: the body is the report resource as ``GET /api/reports/{id}`` answers it, signed so the
+receiver can verify it (and a tampered body does not verify); a failed report is delivered
+too; 5xx is retried by the durable retry policy and every attempt is recorded; a redirect is
+never followed; retries that run out leave the report as it ended; the CSV route takes
+``callbackUrl`` too; and the URL (with its ``sig=``) shows up in no answer, no orchestration
+history and no log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.callbacks import verify_signature
+from tests.callback_receiver import Answer, Receiver
+from tests.e2e.support import (
+    E2E_SETTINGS,
+    HEADER_2025,
+    REPORT_TIMEOUT_SECONDS,
+    STACK_START_DEADLINE_SECONDS,
+    SUB_A,
+    ApiClient,
+    row,
+    to_csv,
+    within,
+)
+
+pytestmark = pytest.mark.e2e
+
+SIGNING_KEY = "e2e-callback-signing-key-6d0b7c"
+SIG = "sig=receivers-own-signature-0a9f3e"
+SETTINGS = {**E2E_SETTINGS, "CALLBACK_ALLOW_PRIVATE_HOSTS": "true", "CALLBACK_SIGNING_KEY": SIGNING_KEY}
+ATTEMPTS = int(E2E_SETTINGS["RETRY_ATTEMPTS"])
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def stack(receiver: Receiver) -> Iterator[Any]:
+    from devhost.stack import DevStack
+
+    dev = DevStack(settings=dict(SETTINGS))
+    try:
+        with within(STACK_START_DEADLINE_SECONDS):
+            dev.start()
+    except RuntimeError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"the devhost stack cannot start here: {exc}")
+    try:
+        # The app trusts the stand-in's CA (TLS_CA_BUNDLE); now the receiver's too.
+        with Path(dev.standin.ca_path).open("a") as bundle:
+            bundle.write("\n" + receiver.ca_pem)
+        yield dev
+    finally:
+        dev.stop()
+
+
+@pytest.fixture
+def api(stack: Any, receiver: Receiver) -> ApiClient:
+    receiver.reset()
+    return ApiClient(stack)
+
+
+@pytest.fixture
+def sample(stack: Any) -> list[str]:
+    return list(stack.standin.subscription_ids)[:2]
+
+
+def hook(receiver: Receiver, name: str) -> str:
+    return receiver.url(f"/hooks/{name}?api-version=2016-10-01&{SIG}")
+
+
+def start(api: ApiClient, subscriptions: list[str], callback: str, **extra: Any) -> str:
+    body = {
+        "subscriptionIds": subscriptions,
+        "reportType": "cost",
+        "formats": ["html"],
+        "callbackUrl": callback,
+    }
+    response = api.start({**body, **extra})
+    started = response.json()
+    assert "callback" not in started and SIG not in response.text
+    return started["reportId"]
+
+
+def settled(api: ApiClient, report_id: str) -> dict[str, Any]:
+    """The report once its callback is delivered or has failed for good."""
+    deadline = time.monotonic() + REPORT_TIMEOUT_SECONDS
+    while True:
+        response = api.get(f"/api/reports/{report_id}")
+        body = response.json()
+        if response.status_code == 200 and body["callback"]["status"] in ("delivered", "failed"):
+            return body
+        assert time.monotonic() < deadline, f"callback still {body.get('callback')} ({body['status']})"
+        time.sleep(0.2)
+
+
+def check_no_url_anywhere(api: ApiClient, report_id: str, caplog: pytest.LogCaptureFixture) -> None:
+    for seen in api.seen:
+        assert SIG not in seen.body and "/hooks/" not in seen.body, seen.url
+        assert SIGNING_KEY not in seen.body, seen.url
+    for instance in (report_id, f"{report_id}:callback"):
+        history = json.dumps(api.history(instance))
+        assert SIG not in history and "/hooks/" not in history, instance
+    assert SIG not in caplog.text and "/hooks/" not in caplog.text and SIGNING_KEY not in caplog.text
+
+
+def test_a_completed_report_is_delivered_signed(
+    api: ApiClient, receiver: Receiver, sample: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with within(REPORT_TIMEOUT_SECONDS + 20):
+        rid = start(api, sample, hook(receiver, "completed"))
+        report = settled(api, rid)
+
+    assert report["status"] == "completed"
+    assert report["callback"]["status"] == "delivered" and report["callback"]["attempts"] == 1
+    assert report["callback"]["deliveredAt"] and report["callback"]["lastError"] is None
+    (got,) = receiver.for_report(rid)
+    assert got.method == "POST" and got.path == f"/hooks/completed?api-version=2016-10-01&{SIG}"
+    assert got.headers["Content-Type"].startswith("application/json")
+    timestamp, signature = got.headers["X-Advisor-Timestamp"], got.headers["X-Advisor-Signature"]
+    assert verify_signature(SIGNING_KEY, timestamp, got.body, signature, now=time.time())
+    tampered = got.body.replace(b'"completed"', b'"failed"', 1)
+    assert tampered != got.body
+    assert not verify_signature(SIGNING_KEY, timestamp, tampered, signature, now=time.time())
+    assert not verify_signature("not-the-key", timestamp, got.body, signature, now=time.time())
+
+    # The body is the report as GET answers it, without the callback's own state.
+    delivered = json.loads(got.body)
+    shown = {k: v for k, v in report.items() if k != "callback"}
+    assert set(delivered) == set(shown)
+    assert {k: v for k, v in delivered.items() if k != "files"} == {
+        k: v for k, v in shown.items() if k != "files"
+    }
+    assert delivered["files"]["html"].split("?")[0] == shown["files"]["html"].split("?")[0]
+    assert "token=" in delivered["files"]["html"]  # a signed link: opens without a key
+    assert api.call("GET", delivered["files"]["html"], key=False).status_code == 302
+    check_no_url_anywhere(api, rid, caplog)
+
+
+def test_a_busy_receiver_is_retried_until_it_takes_the_report(
+    api: ApiClient, receiver: Receiver, sample: list[str]
+) -> None:
+    receiver.script(500, 503)
+    with within(REPORT_TIMEOUT_SECONDS + 20):
+        rid = start(api, sample, hook(receiver, "busy"))
+        report = settled(api, rid)
+
+    assert report["callback"]["status"] == "delivered"
+    assert report["callback"]["attempts"] == 3 and report["callback"]["lastError"] is None
+    received = receiver.for_report(rid)
+    assert len(received) == 3
+    assert all(json.loads(r.body)["reportId"] == rid for r in received)
+    # The retries ran in the callback's step sub-orchestration, by the durable retry policy.
+    history = api.history(f"{rid}:callback")
+    failed = [e for e in history["historyEvents"] if e.get("EventType") == "TaskFailed"]
+    assert len(failed) == 2
+
+
+def test_retries_that_run_out_leave_the_report_as_it_ended(
+    api: ApiClient, receiver: Receiver, sample: list[str]
+) -> None:
+    receiver.script(*([502] * ATTEMPTS))
+    with within(REPORT_TIMEOUT_SECONDS + 20):
+        rid = start(api, sample, hook(receiver, "down"))
+        report = settled(api, rid)
+
+    assert report["status"] == "completed" and set(report["files"]) == {"html"}
+    assert report["callback"] == {
+        "status": "failed", "attempts": ATTEMPTS, "deliveredAt": None,
+        "lastError": "The receiver answered HTTP 502",
+    }  # fmt: skip
+    assert len(receiver.for_report(rid)) == ATTEMPTS
+
+
+def test_a_redirect_is_not_followed(api: ApiClient, receiver: Receiver, sample: list[str]) -> None:
+    """The receiver bounces the delivery to an internal address: nothing follows it, and a
+    redirect is not worth retrying."""
+    with Receiver(tls=False) as internal:
+        receiver.script(Answer(307, internal.url("/latest/meta-data")))
+        with within(REPORT_TIMEOUT_SECONDS + 20):
+            rid = start(api, sample, hook(receiver, "redirect"))
+            report = settled(api, rid)
+        assert internal.received == []
+    assert report["callback"]["status"] == "failed" and report["callback"]["attempts"] == 1
+    assert "redirect" in report["callback"]["lastError"]
+    assert len(receiver.for_report(rid)) == 1
+
+
+def test_a_failed_report_is_delivered_with_its_reason(api: ApiClient, receiver: Receiver, stack: Any) -> None:
+    from devhost.sample_tenant import build_tenant
+
+    subs = []
+    for sub in build_tenant(2, 5, seed=4242)["subscriptions"]:
+        stack.standin.set_recommendations(sub["subscriptionId"], sub["recommendations"], sub["displayName"])
+        stack.standin.inject_fault(subscription=sub["subscriptionId"], status=403)
+        subs.append(sub["subscriptionId"])
+    try:
+        with within(REPORT_TIMEOUT_SECONDS + 20):
+            rid = start(api, subs, hook(receiver, "failed"))
+            report = settled(api, rid)
+    finally:
+        stack.standin.clear_faults()
+
+    assert report["status"] == "failed" and report["callback"]["status"] == "delivered"
+    (got,) = receiver.for_report(rid)
+    delivered = json.loads(got.body)
+    assert delivered["status"] == "failed" and delivered["failure"] == report["failure"]
+    assert delivered["failure"]["code"] == "authorization_failed"
+
+
+def test_a_csv_report_takes_its_callback_in_the_query(
+    api: ApiClient, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    data = to_csv(HEADER_2025, [row("Security", "High", "Enable MFA for owners", SUB_A, "", "Production")])
+    with within(REPORT_TIMEOUT_SECONDS + 20):
+        response = api.start_csv(
+            data, reportType="detailed", formats="html", callbackUrl=hook(receiver, "csv")
+        )
+        assert response.status_code == 202, response.text
+        rid = response.json()["reportId"]
+        report = settled(api, rid)
+
+    assert report["source"] == "csv" and report["callback"]["status"] == "delivered"
+    (got,) = receiver.for_report(rid)
+    assert got.path.startswith("/hooks/csv?") and json.loads(got.body)["counts"]["recommendations"] == 1
+    check_no_url_anywhere(api, rid, caplog)
+
+
+def test_the_callback_url_is_still_checked_for_form(api: ApiClient, sample: list[str]) -> None:
+    """Private hosts are allowed here; everything else about the URL is still checked."""
+    for url, says in [("ftp://127.0.0.1/hook", "https"), ("https://u:p@127.0.0.1/hook", "password")]:
+        response = api.post(
+            "/api/reports", json={"subscriptionIds": sample, "reportType": "cost", "callbackUrl": url}
+        )
+        assert response.status_code == 400 and response.json()["error"]["field"] == "callbackUrl"
+        assert says in response.json()["error"]["message"]
