@@ -56,26 +56,29 @@ def add_report_deletion(document: Json) -> None:
 def _schedule_fields(document: Json, *, answer_: bool) -> Json:
     request = document["definitions"]["ReportRequest"]["properties"]
     fields: Json = {
-        "name": prop("Name", "The schedule's name.", minLength=1, maxLength=200),
+        "name": prop("Name", "The schedule's name.", minLength=1, maxLength=120),
         "customerId": guid("Customer ID", "A registered customer (or subscriptionIds, not both)."),
         "subscriptionIds": request["subscriptionIds"],
         "reportType": request["reportType"],
         "formats": request["formats"],
         "filters": request["filters"],
+        "customer": request["customer"],
         "cron": prop(
             "CRON expression", "When reports start: five fields (minute hour day month weekday), "
             "in timeZone.",
         ),
         "timeZone": prop("Time zone", "An IANA time zone such as Europe/Berlin (default UTC)."),
-        "enabled": prop("Enabled", "Whether the schedule starts reports.", "boolean"),
+        "enabled": prop("Enabled", "Whether the schedule starts reports (default true).", "boolean"),
         "retentionDays": prop(
-            "Retention days", "How long its reports are kept (at least REPORT_RETENTION_DAYS).",
-            "integer", minimum=1, **{"x-ms-visibility": "advanced"},
+            "Retention days", "How many days its reports are kept: from REPORT_RETENTION_DAYS "
+            "up, or 0 for that default.", "integer", minimum=0, maximum=3650,
+            **{"x-ms-visibility": "advanced"},
         ),
     }  # fmt: skip
     if answer_:
         fields["customerId"] = nullable(guid("Customer ID"))
-        fields["subscriptionIds"] = array("Subscription IDs", {"type": "string"})
+        fields["subscriptionIds"] = nullable(array("Subscription IDs", {"type": "string"}))
+        fields["customer"] = nullable(prop("Customer name"))
         fields["formats"] = array("Formats", {"type": "string"})
         fields["filters"] = document["definitions"]["Report"]["properties"]["filters"]
         fields["hasCallback"] = prop("Has callback", "Whether its reports are POSTed to a URL.", "boolean")
@@ -111,7 +114,8 @@ def add_schedules(document: Json) -> None:
         additionalProperties=False,
     )
     patch = {k: dict(v) for k, v in _schedule_fields(document, answer_=False).items()}
-    patch["callbackUrl"] = nullable(patch["callbackUrl"])
+    for clearable in ("callbackUrl", "customer", "retentionDays"):  # null clears them
+        patch[clearable] = nullable(patch[clearable])
     definitions["SchedulePatch"] = obj(
         patch,
         description="Any of the fields; those given replace the schedule's.",
@@ -121,21 +125,26 @@ def add_schedules(document: Json) -> None:
     definitions["ScheduleList"] = obj(
         {"schedules": array("Schedules", ref("Schedule"))}, required=("schedules",)
     )
-    definitions["Report"]["properties"]["scheduleId"] = nullable(
-        guid("Schedule ID", "The schedule that started the report, if one did.")
-    )
+    started_by = nullable(guid("Schedule ID", "The schedule that started the report, if one did."))
+    definitions["Report"]["properties"]["scheduleId"] = started_by
+    definitions["ReportListItem"]["properties"]["scheduleId"] = started_by
     schedule_id = param(
         "scheduleId", "path", "Schedule ID", "The schedule's id (a GUID).", pattern=GUID_PATTERN
     )
     invalid = error("The request is invalid; error.field names what.")
     missing = error("No such schedule.")
+    paging = [
+        p for p in paths["/reports"]["get"]["parameters"] if p["name"] in ("limit", "continuationToken")
+    ]
     paths["/schedules"] = {
         "post": operation(
             "CreateSchedule", "Create a schedule",
             "Starts a report on a CRON schedule in a time zone, optionally POSTing it to a callback URL.",
             tag="Schedules", consumes=["application/json"],
             parameters=[body("Schedule", "The schedule.", ref("ScheduleInput"))],
-            responses={"201": answer("Created.", ref("Schedule")), "400": invalid,
+            responses={"201": answer("Created.", ref("Schedule"), {"Location": {
+                           "type": "string", "description": "The schedule's URL."}}),
+                       "400": invalid,
                        "404": error("The customer is not registered.")},
         ),
         "get": operation(
@@ -168,9 +177,12 @@ def add_schedules(document: Json) -> None:
     paths["/schedules/{scheduleId}/reports"] = {
         "get": operation(
             "ListScheduleReports", "List a schedule's reports",
-            "The reports the schedule started, newest first.",
-            tag="Schedules", parameters=[schedule_id],
-            responses={"200": answer("The reports.", ref("ReportList")), "404": missing},
+            "The reports the schedule started, newest first, a page at a time (a deleted "
+            "schedule's id still lists them).",
+            tag="Schedules", parameters=[schedule_id, *paging],
+            responses={"200": answer("A page of reports.", ref("ReportList")),
+                       "400": error("A parameter is invalid; error.field names it."),
+                       "404": error("The id is not a schedule id.")},
         ),
     }  # fmt: skip
 
