@@ -767,6 +767,15 @@ def _report_paths() -> Json:
     )
     done = answer("The report has ended: status completed (with file links) or failed (with the reason).",
                   ref("Report"))  # fmt: skip
+    # The long-running convention (x-ms-long-running-operation): the final result's schema on
+    # the start operation's 200, so a flow designer offers the finished report's fields (the
+    # PDF link) as the action's outputs. The start itself never answers 200, and never 201,
+    # which would stop Logic Apps from polling.
+    finished = answer(
+        "The finished report, which the operation yields once polling `Location` ends (the "
+        "start itself answers 202).",
+        ref("Report"),
+    )
     link_params = [report_id_param(), token_param()]
     return {
         "/reports": {
@@ -778,6 +787,7 @@ def _report_paths() -> Json:
                 tag="Reports", visibility="important", consumes=["application/json"],
                 parameters=[body("Report request", "What to report on.", ref("ReportRequest"))],
                 responses={
+                    "200": finished,
                     "202": started,
                     "400": error("The request is invalid; error.field names what."),
                     "404": error("The customer (customerId) is not registered."),
@@ -825,6 +835,7 @@ def _report_paths() -> Json:
                     body("CSV file", "The exported CSV file.", {"type": "string", "format": "binary"}),
                 ],
                 responses={
+                    "200": finished,
                     "202": started,
                     "400": error("The file or a parameter is invalid; the message names the line."),
                     "413": error("The file is larger than 20 MB."),
