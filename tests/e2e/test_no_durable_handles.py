@@ -97,6 +97,9 @@ def test_no_route_answers_with_a_management_url_or_a_host_key(
     call("GET", signed_file, f"/api/links/reports/{report_id}/files/html?token=1.x", key=False)
 
     call("GET", "health", "/api/health", key=False)
+    call("GET", "openapi.json", "/api/openapi.json", key=False)
+    call("GET", "connection", "/api/connection")
+    call("GET", "connection", "/api/connection", key=False)
 
     # Customers and subscriptions, the connection test among them (it starts an orchestration).
     customer = call("POST", "customers", "/api/customers", json={"name": "Handles"}).json()["customerId"]
