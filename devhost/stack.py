@@ -25,6 +25,7 @@ from devhost.azure_standin import AzureStandIn
 from devhost.azurite import Azurite
 from devhost.functions_host import FunctionsHost
 from devhost.identity_endpoint import IdentityEndpoint
+from shared.settings import DEFAULT_RETENTION_SCHEDULE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -115,6 +116,8 @@ class DevStack:
             self._set_env({
                 **self.standin.settings_env(),
                 "DURABLE_TASK_HUB": self._task_hub,
+                # The report_retention timer binds "%REPORT_RETENTION_SCHEDULE%" (the sample's value).
+                "REPORT_RETENTION_SCHEDULE": DEFAULT_RETENTION_SCHEDULE,
                 **self._storage_env(),
                 **self._settings,
             })  # fmt: skip

@@ -1,7 +1,7 @@
 """The parts of the definition for routes and fields being added beside the ones in
-:mod:`openapi.spec`: scheduled reports, deleting a report, and the action-plan export
-formats. Each is one function that changes the document, so each can be moved into
-``spec.py`` (or corrected) on its own when its code lands; ``apply`` runs them all.
+:mod:`openapi.spec`: scheduled reports and the action-plan export formats. Each is one
+function that changes the document, so each can be moved into ``spec.py`` (or corrected) on
+its own when its code lands; ``apply`` runs them all.
 
 Described from the issue's words; where the landed code differs, the code wins and this is
 changed to match it (the route test in tests/unit/test_openapi.py says which routes are
@@ -30,24 +30,6 @@ from .spec import (
 )
 
 EXPORT_FORMATS = ("html", "pdf", "xlsx", "csv")
-
-
-# -- retention: DELETE /api/reports/{reportId} ------------------------------------------------
-
-
-def add_report_deletion(document: Json) -> None:
-    path = document["paths"]["/reports/{reportId}"]
-    path["delete"] = operation(
-        "DeleteReport", "Delete a report",
-        "Deletes the report and everything it left behind (recommendation rows, files, uploaded "
-        "CSV, orchestration history) at once.",
-        tag="Reports", visibility="advanced", parameters=list(path["get"]["parameters"]),
-        responses={
-            "204": answer("Deleted."),
-            "404": error("No such report."),
-            "409": error("The report is still running."),
-        },
-    )  # fmt: skip
 
 
 # -- scheduled reports: /api/schedules ---------------------------------------------------------
@@ -197,6 +179,5 @@ def add_export_formats(document: Json) -> None:
 def apply(document: Json) -> Json:
     """All the parts above, in an order where each finds what it changes."""
     add_export_formats(document)
-    add_report_deletion(document)
     add_schedules(document)
     return document

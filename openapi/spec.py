@@ -852,6 +852,18 @@ def _report_paths() -> Json:
                 tag="Reports", parameters=[report_id_param()],
                 responses={"200": done, "202": running, "404": error("No such report.")},
             ),
+            "delete": operation(
+                "DeleteReport", "Delete a report",
+                "Deletes the report and everything it left behind (recommendation rows, files, "
+                "uploaded CSV, orchestration history) at once, as retention does when it is old. "
+                "Refused while the report still runs.",
+                tag="Reports", visibility="advanced", parameters=[report_id_param()],
+                responses={
+                    "204": answer("Deleted."),
+                    "404": error("No such report."),
+                    "409": error("The report is still running; nothing was deleted."),
+                },
+            ),
         },
         "/reports/{reportId}/files/{fmt}": {
             "get": operation(

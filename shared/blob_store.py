@@ -99,21 +99,26 @@ class BlobStore:
         return self._container.get_blob_client(blob_name).get_blob_properties()
 
     def delete_prefix(self, prefix: str) -> int:
-        """Delete the blobs under ``prefix``; how many were deleted. A container that was never
-        created (no blob was ever uploaded to it) holds nothing to delete, and a blob deleted
-        meanwhile by someone else is gone either way."""
+        """Delete every blob whose name starts with ``prefix`` (none in a container that does
+        not exist); a blob deleted meanwhile by someone else is not an error."""
+        if not prefix:
+            raise ValueError("an empty prefix would delete the whole container")
         try:
             names = [b.name for b in self._container.list_blobs(name_starts_with=prefix)]
         except ResourceNotFoundError:
             return 0
-        deleted = 0
-        for name in names:
-            try:
-                self._container.delete_blob(name, delete_snapshots="include")
-                deleted += 1
-            except ResourceNotFoundError:
-                continue
-        return deleted
+        except HttpResponseError as exc:
+            raise classify_storage_error(exc, f"listing {self.container}") from None
+        return sum(self.delete(name) for name in names)
+
+    def delete(self, blob_name: str) -> bool:
+        try:
+            self._container.delete_blob(blob_name, delete_snapshots="include")
+        except ResourceNotFoundError:
+            return False
+        except HttpResponseError as exc:
+            raise classify_storage_error(exc, f"deleting {blob_name}") from None
+        return True
 
     def sas_url(self, blob_name: str, *, minutes: int = 15, download_name: str | None = None) -> str:
         """A read-only URL valid for ``minutes`` (with a small allowance for clock skew)."""

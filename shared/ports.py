@@ -8,7 +8,9 @@ stays small and a new storage call is a visible change to the interface.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, Any, Protocol
 
 from .models import Recommendation, Report
@@ -46,3 +48,35 @@ class FileStore(Protocol):
     def exists(self, blob_name: str) -> bool: ...
 
     def delete_prefix(self, prefix: str) -> int: ...
+
+    def delete(self, blob_name: str) -> bool:
+        """Delete one file; False when it was not there (deleting is idempotent)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ReportAge:
+    """What retention needs to know of a stored report to tell whether it is due: when it was
+    asked for (None when that cannot be read) and its own retention in days (0: the default)."""
+
+    report_id: str
+    requested_at: datetime | None
+    retention_days: int = 0
+
+
+class ReportRemoval(Protocol):
+    """What deleting a report needs of the report store (shared/retention.py)."""
+
+    def get_report(self, report_id: str) -> Report | None: ...
+
+    def update_report(self, report_id: str, change: Callable[[Report], bool]) -> Report | None: ...
+
+    def report_ages(self) -> Iterator[ReportAge]: ...
+
+    def delete_report_data(self, report_id: str) -> int:
+        """Every row keyed by the report except the report itself."""
+        ...
+
+    def delete_report(self, report_id: str) -> bool:
+        """The report entity (and its listing row): the last thing of a report to go."""
+        ...

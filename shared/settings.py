@@ -44,6 +44,12 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"setting {name} must be a number, got {raw!r}") from exc
 
 
+def _at_least_one(value: int, name: str) -> int:
+    if value < 1:
+        raise ValueError(f"setting {name} must be at least 1, got {value}")
+    return value
+
+
 def _bool(name: str) -> bool:
     raw = os.environ.get(name, "").strip().lower()
     if raw in ("", "false", "0", "no"):
@@ -54,6 +60,8 @@ def _bool(name: str) -> bool:
 
 
 STORAGE = "AzureWebJobsStorage"
+# NCRONTAB (six fields, seconds first) for the report_retention timer: daily at 02:30 UTC.
+DEFAULT_RETENTION_SCHEDULE = "0 30 2 * * *"
 EMULATOR_CONNECTION = "UseDevelopmentStorage=true"
 
 
@@ -134,6 +142,8 @@ class Settings:
     report_link_hours: int = 24
     provider_name: str = ""
     provider_logo_blob: str = ""
+    retention_days: int = 90
+    retention_schedule: str = DEFAULT_RETENTION_SCHEDULE
     callback_signing_key: str = ""
     callback_allow_private_hosts: bool = False
 
@@ -188,6 +198,11 @@ def get_settings() -> Settings:
         # The logo is a blob the operator puts in the branding container.
         provider_name=env("REPORT_PROVIDER_NAME", "").strip()[:120],
         provider_logo_blob=env("REPORT_PROVIDER_LOGO_BLOB", "").strip(),
+        # How long a report's data is kept (a report's own retention_days, when set, wins); the
+        # report_retention timer deletes what is older on REPORT_RETENTION_SCHEDULE, which the
+        # host reads as the timer's %REPORT_RETENTION_SCHEDULE% (read here for the log only).
+        retention_days=_at_least_one(_int("REPORT_RETENTION_DAYS", 90), "REPORT_RETENTION_DAYS"),
+        retention_schedule=env("REPORT_RETENTION_SCHEDULE", "").strip() or DEFAULT_RETENTION_SCHEDULE,
         # Signs every report callback (shared/callbacks.py); callbacks are refused without it.
         callback_signing_key=env("CALLBACK_SIGNING_KEY", ""),
         # Local testing only: callbacks to loopback and private hosts, and over plain http.

@@ -56,6 +56,7 @@ from .models import (
     ReportType,
     parse_money,
 )
+from .ports import ReportAge
 
 log = logging.getLogger(__name__)
 
@@ -358,15 +359,35 @@ class TableStore:
 
     def delete_recommendations(self, report_id: str, *, subscription_id: str | None = None) -> int:
         """Delete the report's recommendations (only one subscription's, if given)."""
-        client = self.table(self.recommendations_table_name)
         query, parameters = "PartitionKey eq @pk", {"pk": check_key(report_id, "reportId")}
         if subscription_id is not None:
             query, parameters["sub"] = query + " and subscription_id eq @sub", subscription_id
+        return self._delete_rows(self.recommendations_table_name, report_id, query, parameters)
+
+    def _delete_rows(self, table_name: str, partition: str, query: str, parameters: dict[str, Any]) -> int:
+        """Delete the rows of one partition that ``query`` finds, in transactions of 100. A row
+        deleted meanwhile (two cleanups at once) fails its whole transaction with 404: that
+        batch is then deleted row by row, which tolerates missing rows."""
+        client = self.table(table_name)
         keys = [e["RowKey"] for e in client.query_entities(query, parameters=parameters, select=["RowKey"])]
-        for start in range(0, len(keys), MAX_BATCH_OPERATIONS):
-            ops = [("delete", {"PartitionKey": report_id, "RowKey": k}) for k in keys[start : start + 100]]
-            client.submit_transaction(ops)
-        return len(keys)
+
+        def delete(batch: list[str]) -> int:
+            try:
+                client.submit_transaction(
+                    [("delete", {"PartitionKey": partition, "RowKey": k}) for k in batch]
+                )
+            except HttpResponseError as exc:
+                if exc.status_code != 404:
+                    raise classify_storage_error(exc, "deleting rows") from None
+                for key in batch:
+                    client.delete_entity(partition, key)  # no error when it is gone already
+            return len(batch)
+
+        batches = [keys[i : i + MAX_BATCH_OPERATIONS] for i in range(0, len(keys), MAX_BATCH_OPERATIONS)]
+        if self.write_workers == 1 or len(batches) <= 1:
+            return sum(delete(batch) for batch in batches)
+        with ThreadPoolExecutor(max_workers=self.write_workers) as pool:  # as writes are (save_entities)
+            return sum(pool.map(delete, batches))
 
     # -- reports ---------------------------------------------------------------------------
 
@@ -507,11 +528,68 @@ class TableStore:
         )
         return [dict(r) for r in rows]
 
+    # -- retention: what a report leaves behind (shared/retention.py) ------------------------
+
+    def _report_partitions(self, report_id: str) -> list[tuple[str, str]]:
+        """Every partition that holds rows keyed by the report, other than the report itself."""
+        check_key(report_id, "reportId")
+        return [(self.recommendations_table_name, report_id), (self.reports_table_name, "p_" + report_id)]
+
+    def report_ages(self) -> Iterator[ReportAge]:
+        """Every stored report's id, request time and own retention (a few properties each)."""
+        client = self.table(self.reports_table_name)
+        rows = client.query_entities(
+            "PartitionKey eq @pk and RowKey gt @lo and RowKey lt @hi",
+            parameters={"pk": REPORT_PARTITION, "lo": "r_", "hi": "r`"},
+            select=["RowKey", "report_id", "requested_at", "retention_days"],
+        )
+        for row in rows:
+            yield _report_age(dict(row))
+
+    def delete_report_data(self, report_id: str) -> int:
+        """Delete every row keyed by the report but the report itself (its recommendations and
+        per-subscription outcomes); idempotent. Returns how many rows went."""
+        return sum(
+            self._delete_rows(table, pk, "PartitionKey eq @pk", {"pk": pk})
+            for table, pk in self._report_partitions(report_id)
+        )
+
+    def delete_report(self, report_id: str) -> bool:
+        """Delete the report entity and its listing row: the last of a report to go, so a
+        cleanup cut short finds the report again and finishes. False when there was none."""
+        client = self.table(self.reports_table_name)
+        try:
+            entity = client.get_entity(
+                REPORT_PARTITION, "r_" + check_key(report_id, "reportId"), select=["requested_at"]
+            )
+        except ResourceNotFoundError:
+            return False
+        except HttpResponseError as exc:
+            raise classify_storage_error(exc, "reading the report") from None
+        requested_at = _Reader(dict(entity)).time("requested_at")
+        try:
+            # The listing row first: a listing row without its report would list a 404.
+            client.delete_entity(REPORT_PARTITION, _index_row_key(report_id, requested_at))
+            client.delete_entity(REPORT_PARTITION, "r_" + report_id)
+        except HttpResponseError as exc:
+            raise classify_storage_error(exc, "deleting the report") from None
+        return True
+
+
+def _report_age(entity: dict[str, Any]) -> ReportAge:
+    read = _Reader(entity)
+    report_id = read.text("report_id") or str(entity.get("RowKey", ""))[2:]
+    return ReportAge(report_id, read.time("requested_at"), read.integer("retention_days"))
+
 
 def _index_key(report: Report) -> str:
-    when = report.requested_at or datetime(1970, 1, 1, tzinfo=UTC)
+    return _index_row_key(report.report_id, report.requested_at)
+
+
+def _index_row_key(report_id: str, requested_at: datetime | None) -> str:
+    when = requested_at or datetime(1970, 1, 1, tzinfo=UTC)
     inverted = 10**13 - int(when.timestamp() * 1000)
-    return f"t_{inverted:013d}_{report.report_id}"
+    return f"t_{inverted:013d}_{report_id}"
 
 
 _REPORT_JSON_FIELDS = (
@@ -567,6 +645,7 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         "recommendation_count": report.recommendation_count,
         "api_pages": report.api_pages,
         "instance_id": report.instance_id,
+        "retention_days": report.retention_days,
         "callback_url": report.callback_url,
     }
     if report.callback is not None:
@@ -704,6 +783,7 @@ def entity_to_report(entity: dict[str, Any]) -> Report:
         files=read.json("files", {}),
         skipped_subscriptions=read.json("skipped_subscriptions", {}),
         instance_id=read.text("instance_id"),
+        retention_days=read.integer("retention_days"),
         callback_url=read.text("callback_url"),
         callback=_callback_state(read),
     )

@@ -8,12 +8,13 @@ the store. The one Table rule the pipeline depends on is kept: a finished report
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
 from shared.models import Recommendation, Report
+from shared.ports import ReportAge
 from shared.table_store import (
     entity_to_recommendation,
     entity_to_report,
@@ -79,6 +80,28 @@ class MemoryTable:
             del rows[key]
         return len(gone)
 
+    # -- shared.ports.ReportRemoval -------------------------------------------------------------
+
+    def update_report(self, report_id: str, change: Callable[[Report], bool]) -> Report | None:
+        report = self.get_report(report_id)
+        if report is None or not change(report):
+            return report
+        self.reports[report_id] = report_to_entity(report)
+        return report
+
+    def report_ages(self) -> Iterator[ReportAge]:
+        for report_id in list(self.reports):
+            report = self.get_report(report_id)
+            if report is not None:
+                yield ReportAge(report_id, report.requested_at, report.retention_days)
+
+    def delete_report_data(self, report_id: str) -> int:
+        gone = len(self.recommendations.pop(report_id, {})) + len(self.outcomes.pop(report_id, {}))
+        return gone
+
+    def delete_report(self, report_id: str) -> bool:
+        return self.reports.pop(report_id, None) is not None
+
 
 class MemoryFiles:
     """``shared.ports.FileStore`` in memory; a missing file raises what the Blob SDK raises."""
@@ -106,3 +129,7 @@ class MemoryFiles:
         for name in names:
             del self.blobs[name]
         return len(names)
+
+    def delete(self, blob_name: str) -> bool:
+        self.content_types.pop(blob_name, None)
+        return self.blobs.pop(blob_name, None) is not None

@@ -12,7 +12,9 @@ extension's ``HttpApiHandler`` builds them; the host admits only that key or the
 Status codes follow the extension's ``HttpApiHandler``: GET of an instance answers 202 +
 ``Location`` + ``Retry-After`` while it is Pending/Running/ContinuedAsNew (the devhost adds
 Suspended), 200 when Completed, Terminated or Failed - 500 for Failed only with
-``returnInternalServerErrorOnFailure=true`` - and 404 for an unknown instance.
+``returnInternalServerErrorOnFailure=true`` - and 404 for an unknown instance. DELETE of an
+instance (purge) answers 404 for an unknown one, 412 for one that has not ended, else 200 with
+``instancesDeleted``; DELETE of ``instances`` with filters, 404 when nothing was purged.
 """
 
 from __future__ import annotations
@@ -274,8 +276,18 @@ class DurableApi:
         return Response.json(200, [self.status_json(i, show_input=show_input) for i in found], extra)
 
     def _purge(self, instance_id: str) -> Response:
-        if self.engine.get(instance_id) is None:
+        # HttpApiHandler.HandleDeleteHistoryByIdRequestAsync: 404 for an unknown instance, 412
+        # for an orchestration that has not ended (ids starting with "@" are entities and are
+        # not checked), else 200 with what was purged.
+        inst = self.engine.get(instance_id)
+        if inst is None:
             return Response(404)
+        if inst.status not in TERMINAL and not instance_id.startswith("@"):
+            return Response.json(
+                412,
+                "Only orchestrations in a terminal state can be purged, but the orchestration with "
+                f"instance ID {instance_id} has status {inst.status}",
+            )
         return Response.json(200, {"instancesDeleted": self.engine.purge(instance_id)})
 
     def _purge_by(self, query: dict[str, str]) -> Response:

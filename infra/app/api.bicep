@@ -4,7 +4,7 @@
 //
 // App settings are exactly what the app and the host read (tests/unit/test_infra.py checks
 // them against shared/settings.py and local.settings.sample.json).
-// optional-settings: ADVISOR_PAGE_SIZE DOWNLOAD_SAS_MINUTES PDF_ROWS_PER_PART TABLE_WRITE_WORKERS RETRY_ATTEMPTS RETRY_INTERVAL_SECONDS FETCH_TIMEOUT_SECONDS REPORTS_CONTAINER UPLOADS_CONTAINER REPORTS_TABLE RECOMMENDATIONS_TABLE TLS_CA_BUNDLE PUBLIC_BASE_URL REPORT_LINK_KEY REPORT_LINK_HOURS REPORT_PROVIDER_NAME REPORT_PROVIDER_LOGO_BLOB CALLBACK_ALLOW_PRIVATE_HOSTS
+// optional-settings: ADVISOR_PAGE_SIZE DOWNLOAD_SAS_MINUTES PDF_ROWS_PER_PART TABLE_WRITE_WORKERS RETRY_ATTEMPTS RETRY_INTERVAL_SECONDS FETCH_TIMEOUT_SECONDS REPORTS_CONTAINER UPLOADS_CONTAINER REPORTS_TABLE RECOMMENDATIONS_TABLE TLS_CA_BUNDLE PUBLIC_BASE_URL REPORT_LINK_KEY REPORT_LINK_HOURS REPORT_PROVIDER_NAME REPORT_PROVIDER_LOGO_BLOB CALLBACK_ALLOW_PRIVATE_HOSTS REPORT_RETENTION_DAYS
 // (the code's defaults apply; TLS_CA_BUNDLE is for a local stand-in with a private CA only;
 // PUBLIC_BASE_URL only when callers reach the app by another name than the platform's
 // WEBSITE_HOSTNAME; REPORT_LINK_KEY, for signed polling links, best as a Key Vault reference).
@@ -26,6 +26,8 @@ param advisorClientSecretName string = ''
 param callbackSigningKeySecretName string = ''
 @description('Subnet delegated to Microsoft.App/environments for VNet integration; empty: none.')
 param appSubnetId string = ''
+@description('NCRONTAB schedule of the report_retention timer (deletes reports past their retention).')
+param reportRetentionSchedule string = '0 30 2 * * *'
 param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 40
 
@@ -67,6 +69,9 @@ var appSettings = {
   ADVISOR_TENANT_ID: advisorTenantId
   ADVISOR_CLIENT_ID: advisorClientId
   ADVISOR_CLIENT_SECRET_NAME: advisorClientSecretName
+  // The report_retention timer binds its schedule as %REPORT_RETENTION_SCHEDULE%: the host does
+  // not load the function without it. Daily at 02:30 UTC.
+  REPORT_RETENTION_SCHEDULE: reportRetentionSchedule
   // A Key Vault reference, resolved by the platform with the app identity
   // (keyVaultReferenceIdentity below): the key itself never appears in the app's configuration.
   CALLBACK_SIGNING_KEY: empty(callbackSigningKeySecretName)

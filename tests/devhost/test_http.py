@@ -313,3 +313,31 @@ def test_keys_by_role(toy: ToyClient, toy_host: FunctionsHost) -> None:
     assert requests.get(links["statusQueryGetUri"], timeout=10).status_code in (200, 202)
     binding = json.loads(toy_host.client_binding())
     assert binding["requiredQueryStringParameters"] == f"code={SYSTEM_KEY}"
+
+
+def test_purge_refuses_an_orchestration_that_has_not_ended(toy: ToyClient, toy_host: FunctionsHost) -> None:
+    """As HttpApiHandler.HandleDeleteHistoryByIdRequestAsync: 412 while the instance runs (the
+    client raises), 404 for an unknown one (the client reads 0), 200 with one purged once it
+    has ended; purging one instance leaves others that share its id's prefix alone."""
+    client = toy_host.client()
+    stem = f"purge-{uuid.uuid4().hex[:8]}"
+    stuck = toy.start_id("stuck_forever", None, f"{stem}")
+    done = toy.start_id("hello_sequence", ["p"], f"{stem}:child")
+    toy.wait(done)
+    toy.wait_until(stuck, lambda s: s["runtimeStatus"] == "Running")
+    url = f"{toy.url}/runtime/webhooks/durabletask/instances/{stuck}"
+    refused = requests.delete(url, params={"code": SYSTEM_KEY}, timeout=10)
+    assert refused.status_code == 412
+    assert "Only orchestrations in a terminal state can be purged" in refused.json()
+    with pytest.raises(Exception, match="412"):
+        toy_host.run(client.purge_instance_history(stuck))
+    assert toy.status(stuck).status_code == 202  # still there, still running
+    listed = toy_host.run(client.get_status_by(instance_id_prefix=f"{stem}:"))
+    assert [s.instance_id for s in listed] == [done]
+    assert toy_host.run(client.purge_instance_history(done)).instances_deleted == 1
+    assert requests.delete(f"{url}:child", params={"code": SYSTEM_KEY}, timeout=10).status_code == 404
+    assert toy_host.run(client.purge_instance_history(done)).instances_deleted == 0
+    toy_host.run(client.terminate(stuck, "done waiting"))
+    assert toy.wait(stuck)["runtimeStatus"] == "Terminated"
+    assert toy_host.run(client.purge_instance_history(stuck)).instances_deleted == 1
+    assert toy.status(stuck).status_code == 404

@@ -96,6 +96,9 @@ def test_no_route_answers_with_a_management_url_or_a_host_key(
     assert call("GET", signed_file, report["files"]["html"], key=False).status_code == 302
     call("GET", signed_file, f"/api/links/reports/{report_id}/files/html?token=1.x", key=False)
 
+    assert call("DELETE", by_id, f"/api/reports/{uuid.uuid4()}").status_code == 404
+    assert call("DELETE", by_id, f"/api/reports/{report_id}").status_code == 204
+
     call("GET", "health", "/api/health", key=False)
     call("GET", "openapi.json", "/api/openapi.json", key=False)
     call("GET", "connection", "/api/connection")

@@ -146,6 +146,10 @@ def test_the_answers_of_a_real_session_match_the_definition(
     check("/reports", "post", failing)
     failed = poll(failing)
     assert failed["status"] == "failed" and failed["failure"]["code"], failed
+    gone = f"/api/reports/{failed['reportId']}"
+    check("/reports/{reportId}", "delete", api.call("DELETE", gone))
+    check("/reports/{reportId}", "get", api.get(gone))  # 404 now
+    check("/reports/{reportId}", "delete", api.call("DELETE", gone))
     csv = to_csv(HEADER_2025, [row("Cost", "High", "Buy reserved instances", SUB_A, "rg-a", "vm-1")])
     csv_started = api.start_csv(csv, reportType="cost", formats="html", customer="Contoso")
     check("/reports/csv", "post", csv_started)

@@ -27,7 +27,6 @@ NOT_YET_REGISTERED = {
     ("/schedules/{scheduleId}", "patch"),
     ("/schedules/{scheduleId}", "delete"),
     ("/schedules/{scheduleId}/reports", "get"),
-    ("/reports/{reportId}", "delete"),
 }
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 VISIBILITIES = {"important", "advanced", "internal", "none"}

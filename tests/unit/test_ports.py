@@ -9,7 +9,7 @@ import inspect
 import pytest
 
 from shared.blob_store import BlobStore
-from shared.ports import FileStore, ReportTable
+from shared.ports import FileStore, ReportRemoval, ReportTable
 from shared.table_store import TableStore
 from tests.fakes import MemoryFiles, MemoryTable
 
@@ -24,7 +24,14 @@ def interface_methods(protocol: type) -> list[str]:
 
 @pytest.mark.parametrize(
     ("protocol", "implementation"),
-    [(ReportTable, TableStore), (ReportTable, MemoryTable), (FileStore, BlobStore), (FileStore, MemoryFiles)],
+    [
+        (ReportTable, TableStore),
+        (ReportTable, MemoryTable),
+        (FileStore, BlobStore),
+        (FileStore, MemoryFiles),
+        (ReportRemoval, TableStore),
+        (ReportRemoval, MemoryTable),
+    ],
 )
 def test_the_implementation_takes_what_the_interface_gives(protocol, implementation):
     names = interface_methods(protocol)

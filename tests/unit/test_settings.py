@@ -125,3 +125,26 @@ def test_public_base_url_is_configured_or_the_platform_host_or_relative(monkeypa
     monkeypatch.setenv("PUBLIC_BASE_URL", "reports.contoso.com")
     with pytest.raises(ValueError, match="PUBLIC_BASE_URL"):
         get_settings()
+
+
+def test_report_retention_defaults_to_90_days_and_refuses_less_than_one(monkeypatch):
+    monkeypatch.delenv("REPORT_RETENTION_DAYS", raising=False)
+    assert get_settings().retention_days == 90
+    reset_settings()
+    monkeypatch.setenv("REPORT_RETENTION_DAYS", "365")
+    assert get_settings().retention_days == 365
+    reset_settings()
+    monkeypatch.setenv("REPORT_RETENTION_DAYS", "0")
+    with pytest.raises(ValueError, match="REPORT_RETENTION_DAYS"):
+        get_settings()
+
+
+def test_the_retention_timer_schedule_default_is_the_sample_files(monkeypatch):
+    from shared.settings import DEFAULT_RETENTION_SCHEDULE
+
+    monkeypatch.delenv("REPORT_RETENTION_SCHEDULE", raising=False)
+    sample = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+    assert (
+        sample["REPORT_RETENTION_SCHEDULE"] == DEFAULT_RETENTION_SCHEDULE == get_settings().retention_schedule
+    )
+    assert len(DEFAULT_RETENTION_SCHEDULE.split()) == 6  # NCRONTAB: seconds first
