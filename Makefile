@@ -35,8 +35,9 @@ node_modules/.installed: package.json package-lock.json
 	bash scripts/install-system-deps.sh
 	touch $@
 
+# make demo TENANT=big: the big sample tenant (or TENANT=path/to/tenant.json).
 demo: setup
-	$(PY) -m devhost.demo
+	$(PY) -m devhost.demo $(if $(TENANT),--tenant $(TENANT))
 
 # The app on devhost (Azurite + Azure stand-in + Functions host on :7071) until Ctrl+C.
 run: setup

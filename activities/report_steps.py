@@ -119,6 +119,15 @@ def render_html(payload: dict) -> dict:
     ).to_dict()
 
 
+@bp.activity_trigger(input_name="payload", activity="render_export")
+@telemetry.observed("render_export")
+def render_export(payload: dict) -> dict:
+    job = RenderInput.from_dict(payload)
+    return pipeline.render_export_file(
+        job.report_id, job.fmt, store=clients.table_store(), files=clients.report_files()
+    ).to_dict()
+
+
 @bp.activity_trigger(input_name="payload", activity="render_pdf_part")
 @telemetry.observed("render_pdf_part")
 def render_pdf_part(payload: dict) -> dict:

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 
 from devhost import azurite
+from devhost.sample_tenant import resolve_tenant
 from devhost.stack import ROOT, DevStack
 
 AUTO = "auto"
@@ -58,8 +59,9 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
     parser = argparse.ArgumentParser(prog="python -m devhost", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--port", type=int, default=7071, help="HTTP port of the Functions host (7071)")
     parser.add_argument(
-        "--tenant", default=None, help="tenant JSON for the Azure stand-in (the bundled sample)"
-    )
+        "--tenant", default=None,
+        help="tenant for the Azure stand-in: a JSON file, 'sample' (the bundled one, the default) or 'big'",
+    )  # fmt: skip
     parser.add_argument("--data", default=str(ROOT / ".devhost" / "azurite"), help="Azurite's data folder")
     parser.add_argument(
         "--azurite-ports", type=ports_option, default=azurite.USUAL_PORTS, metavar="auto|BLOB,QUEUE,TABLE",
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None, *, stop: threading.Event | None = None) 
     if not args.join_azurite:
         Path(args.data).mkdir(parents=True, exist_ok=True)
     stack = DevStack(
-        tenant=args.tenant, port=args.port, azurite_location=args.data,
+        tenant=resolve_tenant(args.tenant), port=args.port, azurite_location=args.data,
         azurite_ports=None if args.azurite_ports == AUTO else args.azurite_ports,
         azurite_join=args.join_azurite,
         host_key=args.key, activity_workers=args.workers, use_processes=args.processes,

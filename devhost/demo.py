@@ -3,8 +3,9 @@
 Starts the local stack (Azurite, the HTTPS Azure stand-in serving the sample tenant, and the
 Functions host running ``function_app``), POSTs a report for every sample subscription, polls
 the ``Location`` it gets back as a Logic App would (honouring ``Retry-After``), downloads the
-HTML and PDF through their short-lived links into ``out/``, prints a summary, and stops what it
-started.
+HTML, the PDF and the action plan (xlsx, csv) through their short-lived links into ``out/``
+under the names a browser saves them as, prints a summary, and stops what it started.
+``--tenant big`` runs it on the big sample (45 subscriptions, names in seven scripts).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import secrets
 import sys
 import time
 import urllib.request
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from devhost.sample_tenant import resolve_tenant
 from devhost.stack import DevStack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,10 +63,25 @@ def poll(location: str, timeout: float = 600) -> dict[str, Any]:
     raise TimeoutError(f"the report did not finish within {timeout:.0f} s")
 
 
-def download(url: str, target: Path) -> int:
+def download(url: str, folder: Path, fallback: str) -> Path:
+    """Download into ``folder`` under the name a browser would save it as (the answer's
+    ``Content-Disposition``: ``filename*`` when given, else ``filename``), else ``fallback``."""
     with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - follows the 302 to the SAS URL
+        name = saved_name(resp.headers.get("Content-Disposition", "")) or fallback
+        target = folder / name
         target.write_bytes(resp.read())
-    return target.stat().st_size
+    return target
+
+
+def saved_name(header: str) -> str:
+    """The file name in a ``Content-Disposition`` as a browser takes it (RFC 6266), without any
+    folder part; "" when there is none."""
+    message = Message()
+    message["Content-Disposition"] = header
+    names = [v for k, v in message.get_params(header="content-disposition") or () if k == "filename"]
+    extended = [v for v in names if isinstance(v, tuple)]
+    name = collapse_rfc2231_value(extended[0] if extended else names[0]) if names else ""
+    return Path(name.replace("\\", "/")).name
 
 
 def print_summary(report: dict[str, Any], paths: dict[str, Path], elapsed: float) -> None:
@@ -92,6 +111,12 @@ def print_summary(report: dict[str, Any], paths: dict[str, Path], elapsed: float
     )
 
 
+def _tenant_customer(tenant: str | dict[str, Any] | None) -> str:
+    """The customer name a tenant file suggests for a report over all of it ("" when none)."""
+    data = json.loads(Path(tenant).read_text(encoding="utf-8")) if isinstance(tenant, str) else tenant
+    return str((data or {}).get("customer") or "")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
@@ -99,8 +124,17 @@ def main(argv: list[str] | None = None) -> int:
         default="detailed",
         choices=["detailed", "executive", "cost", "security", "operations"],
     )
-    parser.add_argument("--customer", default="Contoso Group")
+    parser.add_argument(
+        "--tenant", default=None,
+        help="the stand-in's tenant: 'sample' (the bundled one, the default), 'big' or a JSON file",
+    )  # fmt: skip
+    parser.add_argument("--customer", default=None, help="default: the tenant's own, else Contoso Group")
     parser.add_argument("--out", default=str(ROOT / "out"))
+    parser.add_argument(
+        "--formats",
+        default="html,pdf,xlsx,csv",
+        help="what to render (default: all four, the action plan too)",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,21 +142,22 @@ def main(argv: list[str] | None = None) -> int:
     print("Starting Azurite, the Azure stand-in and the Functions host ...")
     # Links signed for one report (shared/links.py), as a Logic App is given them: the demo polls
     # and downloads without its function key.
-    with DevStack(settings={"REPORT_LINK_KEY": secrets.token_urlsafe(32)}) as stack:
+    tenant = resolve_tenant(args.tenant)
+    customer = args.customer or _tenant_customer(tenant) or "Contoso Group"
+    with DevStack(tenant=tenant, settings={"REPORT_LINK_KEY": secrets.token_urlsafe(32)}) as stack:
         print(f"  Functions host at {stack.url}")
         body = {
             "subscriptionIds": stack.standin.subscription_ids,
             "reportType": args.report_type,
-            "formats": ["html", "pdf"],
-            "customer": args.customer,
+            "formats": args.formats.split(","),
+            "customer": customer,
         }
         status, headers, answer = _call(f"{stack.url}/api/reports?code={stack.key}", body)
         print(f"POST /api/reports -> {status}, report {json.loads(answer)['reportId']}")
         report = poll(urljoin(stack.url, headers["Location"]))
         paths: dict[str, Path] = {}
         for fmt, link in (report.get("files") or {}).items():
-            paths[fmt] = out / f"advisor-{args.report_type}-report.{fmt}"
-            download(urljoin(stack.url, link), paths[fmt])
+            paths[fmt] = download(urljoin(stack.url, link), out, f"advisor-{args.report_type}.{fmt}")
     print_summary(report, paths, time.perf_counter() - started)
     return 0 if report["status"] == "completed" else 1
 

@@ -80,6 +80,73 @@ VM_SIZES = (
     "Standard_DS3_v2",
 )
 
+
+@dataclass(frozen=True)
+class VmSize:
+    """A VM size as the price list has it: vCPUs, memory (GiB), pay-as-you-go USD per month."""
+
+    vcpus: int
+    memory_gib: float
+    usd_month: float
+
+
+# Linux pay-as-you-go list prices (USD, 730 hours) of the sizes the sample uses, rounded.
+VM_PRICES: dict[str, VmSize] = {
+    "Standard_B1ms": VmSize(1, 2, 15.18),
+    "Standard_B2s": VmSize(2, 4, 30.37),
+    "Standard_B2ms": VmSize(2, 8, 60.74),
+    "Standard_D2s_v3": VmSize(2, 8, 70.08),
+    "Standard_D4s_v3": VmSize(4, 16, 140.16),
+    "Standard_D8s_v3": VmSize(8, 32, 280.32),
+    "Standard_E2s_v5": VmSize(2, 16, 91.98),
+    "Standard_E4s_v5": VmSize(4, 32, 183.96),
+    "Standard_E8s_v5": VmSize(8, 64, 367.92),
+    "Standard_F2s_v2": VmSize(2, 4, 61.69),
+    "Standard_F4s_v2": VmSize(4, 8, 123.37),
+    "Standard_DS2_v2": VmSize(2, 7, 106.94),
+    "Standard_DS3_v2": VmSize(4, 14, 213.89),
+}
+
+# Where Advisor's right-size goes from each size: down, to fewer vCPUs and less memory.
+RIGHT_SIZE_TARGETS: dict[str, tuple[str, ...]] = {
+    "Standard_B2ms": ("Standard_B2s", "Standard_B1ms"),
+    "Standard_D2s_v3": ("Standard_B2s", "Standard_B1ms"),
+    "Standard_D4s_v3": ("Standard_D2s_v3",),
+    "Standard_D8s_v3": ("Standard_D4s_v3", "Standard_D2s_v3"),
+    "Standard_E4s_v5": ("Standard_E2s_v5",),
+    "Standard_E8s_v5": ("Standard_E4s_v5", "Standard_E2s_v5"),
+    "Standard_F4s_v2": ("Standard_F2s_v2",),
+    "Standard_DS3_v2": ("Standard_DS2_v2",),
+}
+
+# Reservation discounts over pay-as-you-go by term (VMs; Cosmos DB reserved capacity is less).
+RESERVATION_DISCOUNT = {"VirtualMachines": {"P1Y": 0.38, "P3Y": 0.60}, "CosmosDb": {"P1Y": 0.20, "P3Y": 0.30}}
+COSMOS_UNIT_USD_MONTH = 5.84  # 100 RU/s provisioned throughput, single region
+# Savings plan for compute: savings per unit of hourly commitment (discount d: d / (1 - d)).
+SAVINGS_PLAN_FACTOR = {"P1Y": 0.18, "P3Y": 0.43}
+# Monthly list prices of what idle-resource recommendations name (disks per 128 GiB).
+IDLE_PRICES_USD = {
+    "VpnGw1": 138.70,
+    "VpnGw2": 357.70,
+    "ErGw1AZ": 306.60,
+    "Premium_LRS": 19.71,
+    "StandardSSD_LRS": 9.60,
+    "Standard_LRS": 5.89,
+}
+# What one US dollar is in each billing currency the samples use (rounded, for plausible figures).
+USD_RATES = {
+    "USD": 1.0,
+    "EUR": 0.92,
+    "GBP": 0.79,
+    "PLN": 3.98,
+    "CZK": 23.2,
+    "JPY": 151.0,
+    "CNY": 7.24,
+    "KRW": 1365.0,
+}
+# Currencies without minor units in Advisor's figures.
+WHOLE_CURRENCIES = frozenset({"JPY", "KRW"})
+
 # Advisor's lastUpdated values cluster around the last refresh; a fixed anchor keeps output stable.
 _ANCHOR = datetime(2025, 6, 2, 4, 0, 0, tzinfo=UTC)
 
@@ -455,17 +522,29 @@ def _timestamp(rng: random.Random) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{rng.randint(0, 9_999_999):07d}Z"
 
 
-def _resource_name(rng: random.Random, resource_type: str, env: str) -> str:
+# Resource types whose names may hold any letters (Azure's naming rules), where a customer
+# writing in its own script uses it.
+_LOCAL_NAME_TYPES = frozenset({"Microsoft.Insights/scheduledQueryRules"})
+
+
+def _resource_name(rng: random.Random, resource_type: str, sub: _Subscription) -> str:
     prefix, compact = _NAME_PATTERNS.get(resource_type, ("res-", False))
-    workload = rng.choice(_WORKLOADS)
+    if sub.local_names and resource_type in _LOCAL_NAME_TYPES:
+        return f"{prefix}{rng.choice(sub.local_names)}-{rng.randint(1, 40):02d}"
+    workload = rng.choice(sub.workloads or _WORKLOADS)
     number = rng.randint(1, 40)
     if compact:
-        return f"{prefix}{env}{workload}{number:03d}"
-    return f"{prefix}{workload}-{env}-{number:02d}"
+        return f"{prefix}{sub.env}{workload}{number:03d}"
+    return f"{prefix}{workload}-{sub.env}-{number:02d}"
 
 
-def _money(value: float) -> str:
-    return f"{value:.2f}"
+def _money(value: float, currency: str = "USD") -> str:
+    return f"{value:.0f}" if currency in WHOLE_CURRENCIES else f"{value:.2f}"
+
+
+def _amounts(monthly: float, currency: str) -> dict[str, str]:
+    """savingsAmount (monthly) and annualSavingsAmount as Advisor writes them."""
+    return {"savingsAmount": _money(monthly, currency), "annualSavingsAmount": f"{monthly * 12:.0f}"}
 
 
 @dataclass
@@ -475,6 +554,13 @@ class _Subscription:
     env: str
     currency: str
     resource_groups: tuple[str, ...]
+    tenant_id: str = ""
+    workloads: tuple[str, ...] = ()  # words resource names are made of (default: _WORKLOADS)
+    local_names: tuple[str, ...] = ()  # non-ASCII names for the resource types that allow them
+
+    @property
+    def rate(self) -> float:
+        return USD_RATES[self.currency]
 
 
 def _recommendation(
@@ -494,9 +580,9 @@ def _recommendation(
     else:
         if resource_id is None:
             rg = rng.choice(sub.resource_groups)
-            resource_name = _resource_name(rng, rtype.impacted_field, sub.env)
+            resource_name = _resource_name(rng, rtype.impacted_field, sub)
             if rtype.impacted_field == "Microsoft.Sql/servers/databases":
-                server = _resource_name(rng, "Microsoft.Sql/servers", sub.env)
+                server = _resource_name(rng, "Microsoft.Sql/servers", sub)
                 resource_name = f"{server}/databases/sqldb-{rng.choice(_WORKLOADS)}"
                 resource_id = (
                     f"{sub_scope}/resourceGroups/{rg}/providers/Microsoft.Sql/servers/{resource_name}"
@@ -540,39 +626,48 @@ def _with_currency(rng: random.Random, sub: _Subscription, ext: dict[str, str]) 
 
 
 def _vm_rightsize(rng: random.Random, sub: _Subscription, rtype: RecommendationType) -> list[dict[str, Any]]:
+    """Right-size goes down (fewer vCPUs, less memory) and saves the price difference; shutdown
+    saves what the VM costs. Never more than the VM costs."""
     current = rng.choice(VM_SIZES)
     shutdown = rng.random() < 0.35
-    monthly = round(rng.uniform(18, 900), 2)
-    target = "Shutdown" if shutdown else rng.choice([s for s in VM_SIZES if s != current])
+    target = "Shutdown" if shutdown else rng.choice(RIGHT_SIZE_TARGETS[current])
+    saved_usd = VM_PRICES[current].usd_month - (0.0 if shutdown else VM_PRICES[target].usd_month)
+    monthly = round(saved_usd * sub.rate, 2)
     ext = {
         "recommendationType": "Shutdown" if shutdown else "Right-size",
         "currentSku": current,
         "targetSku": target,
-        "savingsAmount": _money(monthly),
-        "annualSavingsAmount": f"{monthly * 12:.0f}",
+        **_amounts(monthly, sub.currency),
         "regionId": rng.choice(REGIONS),
         "subscriptionId": sub.subscription_id,
-        "MaxCpuP95": f"{rng.uniform(0.5, 9):.1f}",
+        "MaxCpuP95": f"{rng.uniform(0.5, 4.5 if shutdown else 9):.1f}",
         "MaxMemoryP95": f"{rng.uniform(5, 40):.1f}",
-        "MaxTotalNetworkP95": f"{rng.uniform(0.1, 4):.1f}",
+        "MaxTotalNetworkP95": f"{rng.uniform(0.1, 2 if shutdown else 4):.1f}",
     }
     return [_recommendation(rng, sub, rtype, extended=_with_currency(rng, sub, ext))]
 
 
+def reservation_unit_price(reserved_type: str, sku: str) -> float:
+    """Pay-as-you-go USD per month of one unit of what a reservation covers."""
+    return COSMOS_UNIT_USD_MONTH if reserved_type == "CosmosDb" else VM_PRICES[sku].usd_month
+
+
 def _reservation(rng: random.Random, sub: _Subscription, rtype: RecommendationType) -> list[dict[str, Any]]:
-    """One reservation opportunity, repeated per lookback period and term as Advisor does."""
+    """One reservation opportunity, repeated per lookback period and term as Advisor does. The
+    saving is the term's discount on what the quantity costs pay-as-you-go."""
+    reserved_type = rtype.extra["reservedResourceType"]
     sku = rng.choice(rtype.extra["skus"])
     region = rng.choice(REGIONS)
-    base_qty = rng.randint(1, 12)
-    base_monthly = rng.uniform(40, 1500) * base_qty / 4
+    base_qty = rng.randint(10, 300) if reserved_type == "CosmosDb" else rng.randint(1, 12)
+    unit = reservation_unit_price(reserved_type, sku) * sub.rate
     has_currency = rng.random() >= 0.06
     recs = []
     for lookback in ("7", "30", "60"):
         qty = max(1, base_qty + rng.randint(-1, 1))
-        for term, factor in (("P1Y", 1.0), ("P3Y", 1.9)):
-            monthly = round(base_monthly * factor * qty / base_qty, 2)
+        for term in ("P1Y", "P3Y"):
+            monthly = round(qty * unit * RESERVATION_DISCOUNT[reserved_type][term], 2)
             ext = {
-                "reservedResourceType": rtype.extra["reservedResourceType"],
+                "reservedResourceType": reserved_type,
                 "displaySKU": sku,
                 "sku": sku,
                 "qty": str(qty),
@@ -583,8 +678,7 @@ def _reservation(rng: random.Random, sub: _Subscription, rtype: RecommendationTy
                 "lookbackPeriod": lookback,
                 "scope": "Single",
                 "subId": sub.subscription_id,
-                "savingsAmount": _money(monthly),
-                "annualSavingsAmount": f"{monthly * 12:.0f}",
+                **_amounts(monthly, sub.currency),
             }
             if has_currency:
                 ext["savingsCurrency"] = sub.currency
@@ -593,20 +687,20 @@ def _reservation(rng: random.Random, sub: _Subscription, rtype: RecommendationTy
 
 
 def _savings_plan(rng: random.Random, sub: _Subscription, rtype: RecommendationType) -> list[dict[str, Any]]:
+    """An hourly commitment (in the billing currency) and what it saves over pay-as-you-go."""
     recs = []
-    hourly = rng.uniform(1, 25)
+    hourly = rng.uniform(1, 25) * sub.rate
     for lookback in ("7", "30", "60"):
         commitment = round(hourly * rng.uniform(0.9, 1.1), 3)
-        for term, factor in (("P1Y", 0.18), ("P3Y", 0.35)):
-            monthly = round(commitment * 730 * factor, 2)
+        for term in ("P1Y", "P3Y"):
+            monthly = round(commitment * 730 * SAVINGS_PLAN_FACTOR[term], 2)
             ext = {
                 "term": term,
                 "lookbackPeriod": lookback,
                 "commitmentAmount": f"{commitment}",
                 "commitmentGranularity": "Hourly",
                 "scope": "Shared",
-                "savingsAmount": _money(monthly),
-                "annualSavingsAmount": f"{monthly * 12:.0f}",
+                **_amounts(monthly, sub.currency),
                 "savingsCurrency": sub.currency,
             }
             recs.append(_recommendation(rng, sub, rtype, extended=ext))
@@ -614,13 +708,15 @@ def _savings_plan(rng: random.Random, sub: _Subscription, rtype: RecommendationT
 
 
 def _idle_resource(rng: random.Random, sub: _Subscription, rtype: RecommendationType) -> list[dict[str, Any]]:
-    monthly = round(rng.uniform(4, 350), 2)
-    ext = {
-        "currentSku": rng.choice(rtype.extra["skus"]),
-        "savingsAmount": _money(monthly),
-        "annualSavingsAmount": f"{monthly * 12:.0f}",
-        "region": rng.choice(REGIONS),
-    }
+    """An idle gateway or an unattached disk: the saving is what it costs."""
+    sku = rng.choice(rtype.extra["skus"])
+    ext = {"currentSku": sku, "region": rng.choice(REGIONS)}
+    size = 1
+    if rtype.impacted_field == "Microsoft.Compute/disks":
+        size = rng.choice((1, 1, 2, 4, 8))
+        ext["diskSizeGB"] = str(128 * size)
+    monthly = round(IDLE_PRICES_USD[sku] * size * sub.rate, 2)
+    ext.update(_amounts(monthly, sub.currency))
     return [_recommendation(rng, sub, rtype, extended=_with_currency(rng, sub, ext))]
 
 
@@ -648,6 +744,7 @@ def _subscription_recommendations(rng: random.Random, sub: _Subscription, count:
     ]
     firsts += [t for t in CATALOGUE if t.kind == "vm_rightsize"]
     weights = [t.weight for t in CATALOGUE]
+    seen: set[tuple[str, ...]] = set()
     while len(recs) < count:
         rtype = firsts.pop(0) if firsts else rng.choices(CATALOGUE, weights=weights)[0]
         if rtype.scope == "subscription" and rtype.kind == "plain":
@@ -655,8 +752,22 @@ def _subscription_recommendations(rng: random.Random, sub: _Subscription, count:
             if rtype.type_id in used_subscription_types:
                 continue
             used_subscription_types.add(rtype.type_id)
-        recs.extend(_BUILDERS[rtype.kind](rng, sub, rtype))
+        batch = _BUILDERS[rtype.kind](rng, sub, rtype)
+        # Advisor lists a recommendation once per resource (a reservation once per SKU and
+        # region, a savings plan once per subscription): a repeat drawn by chance is dropped.
+        key = _listing_key(batch[0])
+        if key in seen:
+            continue
+        seen.add(key)
+        recs.extend(batch)
     return recs[:count]
+
+
+def _listing_key(item: dict[str, Any]) -> tuple[str, ...]:
+    props = item["properties"]
+    ext = props["extendedProperties"]
+    resource = props["resourceMetadata"]["resourceId"].lower()
+    return (props["recommendationTypeId"], resource, ext.get("sku", ""), ext.get("region", ""))
 
 
 def build_tenant(subscriptions: int, recommendations_per_subscription: int, seed: int = 7) -> dict[str, Any]:
@@ -710,6 +821,22 @@ def build_bundled_sample(seed: int = 7) -> dict[str, Any]:
     return tenant
 
 
+# Tenants served by name (``--tenant big``): built in memory, no file needed.
+NAMED_TENANTS = ("sample", "big")
+
+
+def resolve_tenant(value: str | None) -> str | dict[str, Any] | None:
+    """What ``--tenant`` names: None or "sample" for the bundled sample (the stand-in's default),
+    "big" for :func:`devhost.big_tenant.build_big_tenant`, anything else a JSON file's path."""
+    if value in (None, "", "sample"):
+        return None
+    if value == "big":
+        from devhost.big_tenant import build_big_tenant
+
+        return build_big_tenant()
+    return value
+
+
 def write_tenant(tenant: dict[str, Any], out: Path) -> None:
     text = json.dumps(tenant, indent=1, ensure_ascii=False)
     out.write_text(text + "\n", encoding="utf-8")
@@ -726,8 +853,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bundled", action="store_true", help="write the bundled sample (4 subscriptions of 84-112 each)"
     )
+    parser.add_argument(
+        "--big", action="store_true",
+        help="write the big sample (45 subscriptions in 3 tenants, non-Latin names, 7 currencies)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.bundled:
+    if args.big:
+        from devhost.big_tenant import build_big_tenant
+
+        tenant = build_big_tenant()
+    elif args.bundled:
         tenant = build_bundled_sample(args.seed)
     else:
         tenant = build_tenant(args.subscriptions, args.per_subscription, seed=args.seed)

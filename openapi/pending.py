@@ -1,7 +1,7 @@
 """The parts of the definition for routes and fields being added beside the ones in
-:mod:`openapi.spec`: scheduled reports and the action-plan export formats. Each is one
-function that changes the document, so each can be moved into ``spec.py`` (or corrected) on
-its own when its code lands; ``apply`` runs them all.
+:mod:`openapi.spec`: scheduled reports. Each part is one function that changes the
+document, so it can be moved into ``spec.py`` (or corrected) on its own when its code lands;
+``apply`` runs them all.
 
 Described from the issue's words; where the landed code differs, the code wins and this is
 changed to match it (the route test in tests/unit/test_openapi.py says which routes are
@@ -26,11 +26,7 @@ from .spec import (
     prop,
     ref,
     timestamp,
-    with_extra_formats,
 )
-
-EXPORT_FORMATS = ("html", "pdf", "xlsx", "csv")
-
 
 # -- scheduled reports: /api/schedules ---------------------------------------------------------
 
@@ -169,15 +165,7 @@ def add_schedules(document: Json) -> None:
     }  # fmt: skip
 
 
-# -- export: formats html, pdf, xlsx, csv -------------------------------------------------------
-
-
-def add_export_formats(document: Json) -> None:
-    with_extra_formats(document, EXPORT_FORMATS)
-
-
 def apply(document: Json) -> Json:
     """All the parts above, in an order where each finds what it changes."""
-    add_export_formats(document)
     add_schedules(document)
     return document

@@ -19,7 +19,14 @@ from typing import Any
 
 from shared.customers import AuthType, SyncStatus
 from shared.models import CATEGORIES, IMPACTS, CallbackStatus, ReportStatus, ReportType
-from shared.report_request import FORMATS, MAX_CUSTOMER_LENGTH, MAX_FILTER_VALUES, MAX_SUBSCRIPTIONS
+from shared.report_request import (
+    DEFAULT_FORMATS,
+    EXPORT_FORMATS,
+    FORMATS,
+    MAX_CUSTOMER_LENGTH,
+    MAX_FILTER_VALUES,
+    MAX_SUBSCRIPTIONS,
+)
 
 Json = dict[str, Any]
 
@@ -275,7 +282,9 @@ def _report_filters() -> Json:
 def _formats(formats: tuple[str, ...]) -> Json:
     return array(
         "Formats", {"type": "string", "enum": list(formats)},
-        "The files to render; default all of html and pdf.", minItems=1, uniqueItems=True,
+        f"The files to render: {', '.join(formats)} ({', '.join(EXPORT_FORMATS)}: the action "
+        f"plan, one row per recommendation); default {', '.join(DEFAULT_FORMATS)}.",
+        minItems=1, uniqueItems=True,
     )  # fmt: skip
 
 
@@ -823,7 +832,8 @@ def _report_paths() -> Json:
                 parameters=[
                     param("reportType", "query", "Report type", "What the report is for.",
                           required=True, enum=[t.value for t in ReportType]),
-                    param("formats", "query", "Formats", "Comma-separated: html, pdf (default both).",
+                    param("formats", "query", "Formats", f"Comma-separated, of {', '.join(FORMATS)} "
+                          f"(default {','.join(DEFAULT_FORMATS)}).",
                           visibility="advanced"),
                     param("category", "query", "Category", "The category of a per-category export "
                           "(it has no Category column).", visibility="advanced"),
@@ -1136,23 +1146,3 @@ def core() -> Json:
             }
         },
     }
-
-
-def with_extra_formats(document: Json, formats: tuple[str, ...]) -> None:
-    """Widen every format list of ``document`` to ``formats`` (for :mod:`openapi.pending`)."""
-    request = document["definitions"]["ReportRequest"]["properties"]["formats"]
-    request["items"]["enum"] = list(formats)
-    request["description"] = f"The files to render ({', '.join(formats)}); default html and pdf."
-    files = document["definitions"]["Report"]["properties"]["files"]
-    document["definitions"]["Report"]["properties"]["files"] = {
-        **_report_files(formats),
-        "x-ms-summary": files["x-ms-summary"],
-    }
-    for path in ("/reports/{reportId}/files/{fmt}", "/links/reports/{reportId}/files/{fmt}"):
-        for parameter in document["paths"][path]["get"]["parameters"]:
-            if parameter["name"] == "fmt":
-                parameter["enum"] = list(formats)
-    csv = document["paths"]["/reports/csv"]["post"]["parameters"]
-    next(p for p in csv if p["name"] == "formats")["description"] = (
-        f"Comma-separated: {', '.join(formats)} (default html,pdf)."
-    )

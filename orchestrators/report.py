@@ -30,6 +30,7 @@ import azure.durable_functions as df
 
 from shared.errors import failure_reason, sanitize
 from shared.jobs import (
+    EXPORT_FORMATS,
     AssembleInput,
     BeginInput,
     BeginResult,
@@ -191,6 +192,12 @@ def _render_stage(
         renders.append(
             run_step(context, "render_html", RenderInput(rid, "html").to_dict(), job.retry, f"{rid}:html")
         )
+    # The action-plan exports: ":export:" keeps them apart from the CSV import's "{rid}:csv".
+    renders += [
+        run_step(context, "render_export", RenderInput(rid, fmt).to_dict(), job.retry, f"{rid}:export:{fmt}")
+        for fmt in EXPORT_FORMATS
+        if fmt in job.formats
+    ]
     if "pdf" in job.formats:
         renders += [
             run_step(
@@ -210,7 +217,7 @@ def _render_stage(
             f"{len(broken)} of {len(rendered)} report files could not be rendered: {broken[0].error}",
         )
     results = [RenderResult.from_dict(o.result) for o in rendered]
-    files = {r.fmt: r.blob for r in results if r.fmt == "html"}
+    files = {r.fmt: r.blob for r in results if r.fmt != "pdf"}
     if "pdf" in job.formats:
         parts = sorted((r for r in results if r.fmt == "pdf"), key=lambda r: r.part)
         assembled = RenderResult.from_dict((yield context.call_activity_with_retry(

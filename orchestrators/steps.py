@@ -30,7 +30,9 @@ FETCH_ORCHESTRATOR = "fetch_subscription_orchestrator"
 STEP_ORCHESTRATOR = "report_step_orchestrator"
 
 # The activities a generic step may run: a forged start cannot make it call anything else.
-STEP_ACTIVITIES = frozenset({"import_csv", "render_html", "render_pdf_part", "deliver_callback"})
+STEP_ACTIVITIES = frozenset(
+    {"import_csv", "render_html", "render_export", "render_pdf_part", "deliver_callback"}
+)
 
 
 def retry_options(spec: RetrySpec) -> df.RetryOptions:

@@ -21,6 +21,7 @@ CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
     "pdf": "application/pdf",
     "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "json": "application/json",
 }
 
@@ -120,12 +121,23 @@ class BlobStore:
             raise classify_storage_error(exc, f"deleting {blob_name}") from None
         return True
 
-    def sas_url(self, blob_name: str, *, minutes: int = 15, download_name: str | None = None) -> str:
-        """A read-only URL valid for ``minutes`` (with a small allowance for clock skew)."""
+    def sas_url(
+        self,
+        blob_name: str,
+        *,
+        minutes: int = 15,
+        download_name: str | None = None,
+        content_disposition: str | None = None,
+    ) -> str:
+        """A read-only URL valid for ``minutes`` (with a small allowance for clock skew); the
+        download is saved as ``download_name`` (plain ASCII), or as the whole
+        ``Content-Disposition`` given (signed into the SAS, which the service answers with)."""
         now = datetime.now(UTC)
         start, expiry = now - timedelta(minutes=5), now + timedelta(minutes=minutes)
         extra: dict[str, Any] = {}
-        if download_name:
+        if content_disposition:
+            extra["content_disposition"] = content_disposition
+        elif download_name:
             extra["content_disposition"] = f'attachment; filename="{download_name}"'
         credential = self._service.credential
         account_key = getattr(credential, "account_key", None)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from .errors import InvalidInputError
 from .models import is_guid
+from .report_request import EXPORT_FORMATS as EXPORT_FORMATS  # for the orchestrator, which imports jobs only
 from .report_request import FORMATS, MAX_SUBSCRIPTIONS
 
 J = TypeVar("J", bound="Payload")
@@ -105,7 +106,9 @@ class ReportJob(Payload):
         if not self.report_id:
             raise InvalidInputError("report_id is required", field="report_id")
         if not self.formats or any(f not in FORMATS for f in self.formats):
-            raise InvalidInputError("formats must be a non-empty subset of html, pdf", field="formats")
+            raise InvalidInputError(
+                f"formats must be a non-empty subset of {', '.join(FORMATS)}", field="formats"
+            )
         if self.source == "api":
             if not 1 <= len(self.subscription_ids) <= MAX_SUBSCRIPTIONS or not all(
                 map(is_guid, self.subscription_ids)
@@ -217,7 +220,7 @@ class SummaryResult(Payload):
 @dataclass
 class RenderInput(Payload):
     report_id: str
-    fmt: str  # "html" or "pdf"
+    fmt: str  # "html", "pdf", "xlsx" or "csv"
     part: int = 0  # PDF part index; 0 for HTML
 
 

@@ -48,6 +48,7 @@ from .rendering import (
     write_merged_pdf,
 )
 from .rendering.context import report_title
+from .rendering.export import EXPORT_FORMATS, action_rows, csv_bytes, xlsx_bytes
 from .rendering.logo import CoverLogo, cover_logo
 from .rendering.pdf import footer_text
 from .report_service import FILE_NAMES, csv_blob_name, provider_logo_blob, report_logo_blob, report_resource
@@ -343,6 +344,19 @@ def render_html_file(report_id: str, *, store: ReportTable, files: FileStore) ->
     html = render_html(_context(report, files)).encode("utf-8")
     blob = files.upload(f"{report_id}/{FILE_NAMES['html']}", html)
     return RenderResult(report_id, "html", 0, blob, len(html), round(time.perf_counter() - started, 3))
+
+
+def render_export_file(report_id: str, fmt: str, *, store: ReportTable, files: FileStore) -> RenderResult:
+    """The action-plan export (``xlsx`` or ``csv``): one row per recommendation of the summary."""
+    started = time.perf_counter()
+    report = _report_or_fail(store, report_id)
+    if fmt not in EXPORT_FORMATS:
+        raise PermanentError(f"{fmt[:20]!r} is not an export format", code="invalid_format")
+    summary = load_summary(files.download(_summary_blob(report_id)))
+    rows = action_rows(summary)
+    data = xlsx_bytes(rows, title=report_title(_meta(report))) if fmt == "xlsx" else csv_bytes(rows)
+    blob = files.upload(f"{report_id}/{FILE_NAMES[fmt]}", data)
+    return RenderResult(report_id, fmt, 0, blob, len(data), round(time.perf_counter() - started, 3))
 
 
 def render_pdf_part_file(report_id: str, part: int, *, store: ReportTable, files: FileStore) -> RenderResult:

@@ -28,7 +28,9 @@ from .models import (
 
 MAX_SUBSCRIPTIONS = 500
 MAX_FILTER_VALUES = 50
-FORMATS = ("html", "pdf")
+EXPORT_FORMATS = ("xlsx", "csv")  # the action plan: one row per recommendation
+FORMATS = ("html", "pdf", *EXPORT_FORMATS)
+DEFAULT_FORMATS = ("html", "pdf")  # the action-plan export (xlsx, csv) only when asked for
 MAX_CUSTOMER_LENGTH = 120
 # Azure resource group names: 1-90 chars of letters, digits, underscores, hyphens, periods and
 # parentheses; they cannot end with a period.
@@ -79,7 +81,7 @@ def parse_report_type(value: Any, name: str = "reportType") -> ReportType:
 
 def parse_formats(value: Any, name: str = "formats") -> tuple[str, ...]:
     if value is None:
-        return FORMATS
+        return DEFAULT_FORMATS
     if isinstance(value, str):  # query string form: "html,pdf"
         value = [v for v in value.split(",") if v.strip()]
     formats = [f.lower() for f in _list_of_strings(value, name)]

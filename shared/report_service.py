@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from .blob_store import BlobStore
 from .errors import InvalidInputError
@@ -26,7 +27,12 @@ from .table_store import TableStore
 
 log = logging.getLogger(__name__)
 
-FILE_NAMES = {"html": "advisor-report.html", "pdf": "advisor-report.pdf"}
+FILE_NAMES = {
+    "html": "advisor-report.html",
+    "pdf": "advisor-report.pdf",
+    "xlsx": "advisor-action-plan.xlsx",
+    "csv": "advisor-action-plan.csv",
+}
 
 
 def new_report_id() -> str:
@@ -285,21 +291,44 @@ def report_resource(
 def file_download_url(store: TableStore, files: BlobStore, report_id: str, fmt: str, *, minutes: int) -> str:
     """A short-lived read-only URL for a completed report's file, or InvalidInputError/None."""
     if fmt not in FILE_NAMES:
-        raise InvalidInputError(f"format {fmt[:20]!r} is not one of html, pdf", field="format")
+        raise InvalidInputError(f"format {fmt[:20]!r} is not one of {', '.join(FILE_NAMES)}", field="format")
     report = store.get_report(report_id)
     if report is None or report.status is not ReportStatus.COMPLETED or fmt not in report.files:
         return ""
-    return files.sas_url(report.files[fmt], minutes=minutes, download_name=download_name(report, fmt))
+    return files.sas_url(
+        report.files[fmt], minutes=minutes, content_disposition=content_disposition(report, fmt)
+    )
 
 
-def download_name(report: Report, fmt: str) -> str:
-    """The file name a download is saved as: the report type, the customer (when the report has
-    one; as a slug, so the name is plain ASCII inside a quoted Content-Disposition) and the day
-    it completed."""
-    stamp = (report.completed_at or utcnow()).strftime("%Y%m%d")
-    customer = file_name_slug(report.customer)
-    middle = f"-{customer}" if customer else ""
-    return f"advisor-{report.report_type.value}-report{middle}-{stamp}.{fmt}"
+# The action-plan exports say so in their name; the documents are named by their type alone.
+_DOCUMENT_KINDS = {"xlsx": "action-plan", "csv": "action-plan"}
+
+
+def _report_day(report: Report) -> str:
+    # The day the report's data is from, as its cover and footer print it.
+    return (report.fetched_at or report.requested_at or report.completed_at or utcnow()).strftime("%Y-%m-%d")
+
+
+def download_name(report: Report, fmt: str, *, customer: str | None = None) -> str:
+    """The file name a download is saved as: ``advisor-{type}[-action-plan][-{customer}]-{date}``
+    (``advisor-cost-contoso-2026-12-02.pdf``). The customer is an ASCII slug unless ``customer``
+    gives the form to use (``file_name_text`` of the real name, for ``filename*``)."""
+    middle = file_name_slug(report.customer) if customer is None else customer
+    parts = ["advisor", report.report_type.value, _DOCUMENT_KINDS.get(fmt, ""), middle, _report_day(report)]
+    return "-".join(p for p in parts if p) + f".{fmt}"
+
+
+def content_disposition(report: Report, fmt: str) -> str:
+    """``attachment`` with the ASCII name as ``filename`` and, when the customer's name is not
+    plain ASCII, the real name as ``filename*`` (RFC 6266 / RFC 5987, UTF-8 percent-encoded),
+    which browsers prefer: "Zakłady Łódź" downloads as ``advisor-cost-Zakłady-Łódź-2026-12-02.pdf``
+    where the browser can, and as ``advisor-cost-zaklady-lodz-2026-12-02.pdf`` where it cannot."""
+    ascii_name = download_name(report, fmt)
+    header = f'attachment; filename="{ascii_name}"'
+    real_name = download_name(report, fmt, customer=file_name_text(report.customer))
+    if real_name != ascii_name and not real_name.isascii():
+        header += "; filename*=UTF-8''" + quote(real_name, safe="-._~")
+    return header
 
 
 def file_name_slug(text: str, limit: int = 40) -> str:
@@ -309,3 +338,21 @@ def file_name_slug(text: str, limit: int = 40) -> str:
     ascii_text = ascii_text.encode("ascii", "ignore").decode("ascii").lower()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
     return slug[:limit].rstrip("-")
+
+
+# Not in a file name on Windows or macOS, or unsafe in a header parameter.
+# Separators (middle dots, bullets, dashes) join the rest into one dash too.
+_FILE_NAME_UNSAFE = re.compile(r'[/\\:*?"<>|;,%\s\u00b7\u2022\u2013\u2014]+')
+
+
+def file_name_text(text: str, limit: int = 60) -> str:
+    """The customer's name as it can stand in a file name, in its own script ("Zakłady Łódź
+    S.A." -> "Zakłady-Łódź-S.A."): characters no file system takes, whitespace and invisible
+    controls (direction overrides that would disguise the extension among them) become one
+    dash; "" when nothing is left."""
+    visible = "".join(
+        "-" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") else c
+        for c in unicodedata.normalize("NFC", text)
+    )
+    name = re.sub(r"-{2,}", "-", _FILE_NAME_UNSAFE.sub("-", visible)).strip("-.")
+    return name[:limit].rstrip("-.")

@@ -33,6 +33,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.action_plan import stable_id, unique_ids
 from shared.models import CATEGORIES, IMPACTS, Recommendation, ReportFilters, parse_money
 
 SUMMARY_VERSION = 1
@@ -113,6 +114,8 @@ class ResourceRow:
     lookback_days: int | None = None
     quantity: str = ""
     variants: int = 1  # reservation variants (lookback/term) folded into this row
+    resource_id: str = ""  # the ARM resource id ("" for a CSV row)
+    stable_id: str = ""  # the action plan's id (shared.action_plan), unique within the report
 
     @property
     def is_subscription_level(self) -> bool:
@@ -514,6 +517,8 @@ class _Builder:
             lookback_days=lookback_days(ext.get("lookbackPeriod")),
             quantity=ext.get("displayQty", "") or ext.get("qty", ""),
             variants=variants,
+            resource_id=rec.resource_id,
+            stable_id=stable_id(rec),
         )
 
         gkey = group_key(rec)
@@ -565,6 +570,9 @@ class _Builder:
         for group in self.groups.values():
             group.rows.sort(key=_row_sort_key)
         s.groups = sorted(self.groups.values(), key=_group_sort_key)
+        rows = [row for group in s.groups for row in group.rows]
+        for row, unique in zip(rows, unique_ids(row.stable_id for row in rows), strict=True):
+            row.stable_id = unique
         s.top_opportunities = top_opportunities(s.groups, [t.currency for t in s.savings], self.top_n)
         s.group_count = len(s.groups)
         s.row_count = sum(g.count for g in s.groups)

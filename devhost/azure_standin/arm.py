@@ -218,9 +218,10 @@ class _ArmEndpoints(_BaseHandler):
         return {
             "id": f"/subscriptions/{sub['subscriptionId']}",
             "authorizationSource": "RoleBased",
-            "managedByTenants": [],
+            # A subscription of another tenant is managed from the stand-in's (Lighthouse).
+            "managedByTenants": [{"tenantId": self.standin.tenant_id}] if sub.get("tenantId") else [],
             "subscriptionId": sub["subscriptionId"],
-            "tenantId": self.standin.tenant_id,
+            "tenantId": sub.get("tenantId") or self.standin.tenant_id,
             "displayName": sub["displayName"],
             "state": "Enabled",
             "subscriptionPolicies": {

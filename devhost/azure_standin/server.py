@@ -234,6 +234,8 @@ class AzureStandIn:
                 "displayName": sub.get("displayName") or sub_id,
                 "recommendations": list(recs),
             }
+            if sub.get("tenantId"):  # a customer's tenant (reached through Lighthouse)
+                new[sub_id.lower()]["tenantId"] = str(sub["tenantId"])
         with self._lock:
             self._subscriptions = new
 

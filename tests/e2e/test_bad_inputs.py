@@ -182,7 +182,7 @@ CASES: dict[str, Case] = {
     ),
     "csv_missing_report_type": Case("/api/reports/csv", 400, "reportType", raw=CSV_OK, params={}),
     "csv_unknown_format": Case(
-        "/api/reports/csv", 400, "formats", raw=CSV_OK, params={"reportType": "cost", "formats": "xlsx"}
+        "/api/reports/csv", 400, "formats", raw=CSV_OK, params={"reportType": "cost", "formats": "docx"}
     ),
     "csv_unknown_category": Case(
         "/api/reports/csv",

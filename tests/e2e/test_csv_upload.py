@@ -3,6 +3,8 @@ the 13-column per-category one, with the category given in the query."""
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -111,3 +113,21 @@ def test_a_csv_of_exactly_20_mb_is_accepted(api: ApiClient) -> None:
     report = api.poll(response.headers["Location"])
     assert report["status"] == "completed", report.get("failure")
     assert {k: v["count"] for k, v in report["counts"]["byCategory"].items()} == {"cost": 2}
+
+
+def test_a_csv_report_renders_its_action_plan_as_csv_too(api: ApiClient) -> None:
+    """The import runs as the step "{id}:csv" and the CSV export as "{id}:export:csv": both in one
+    report, neither taking the other's place; a second upload of the file gives the same ids."""
+    ids = []
+    for _ in range(2):
+        response = api.start_csv(csv_2025(), reportType="detailed", formats="csv,xlsx")
+        assert response.status_code == 202, response.text
+        report = api.poll(response.headers["Location"])
+        assert report["status"] == "completed", report.get("failure")
+        assert set(report["files"]) == {"csv", "xlsx"}
+        _, exported = api.download(report["files"]["csv"])
+        lines = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"), newline="")))
+        assert len(lines) - 1 == report["counts"]["recommendations"] == len(ROWS)
+        assert {line[6] for line in lines[1:]} >= {"vm-web-01", "sql-01"}
+        ids.append(sorted(line[0] for line in lines[1:]))
+    assert ids[0] == ids[1] and len(set(ids[0])) == len(ROWS)

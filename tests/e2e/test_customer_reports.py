@@ -76,7 +76,7 @@ def test_a_customer_wide_report_uses_each_subscriptions_credentials(
     assert 'class="logo"' not in html.text  # no logo yet
     slug = display_name.lower().replace(" ", "-")
     disposition = html.headers.get("Content-Disposition", "")
-    assert re.search(rf'filename="advisor-detailed-report-{slug}-\d{{8}}\.html"', disposition), disposition
+    assert re.search(rf'filename="advisor-detailed-{slug}-\d{{4}}-\d\d-\d\d\.html"', disposition), disposition
 
     # Listed under its customer (and the customer's only report), with its id; a second one
     # pages newest first.

@@ -176,7 +176,7 @@ def test_files_download_through_a_short_lived_sas_url(
         assert response.status_code == 200
         disposition = response.headers.get("Content-Disposition", "")
         # The customer ("Contoso & Sons <EU>") as a plain slug: nothing that could end the quoted name.
-        pattern = rf'filename="advisor-detailed-report-contoso-sons-eu-\d{{8}}\.{fmt}"'
+        pattern = rf'filename="advisor-detailed-contoso-sons-eu-\d{{4}}-\d\d-\d\d\.{fmt}"'
         assert re.search(pattern, disposition), disposition
         # Without its signature the blob is not readable: the container is private.
         bare = api.http.get(f"{parts.scheme}://{parts.netloc}{parts.path}", timeout=10)

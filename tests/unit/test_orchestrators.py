@@ -188,7 +188,7 @@ class Script:
         if task.input["activity"] == "import_csv":
             return StepOutcome(True, FetchOutcome("csv", ok=True, count=9).to_dict()).to_dict()
         fmt, part = step["fmt"], step["part"]
-        blob = f"{RID}/report.html" if fmt == "html" else f"{RID}/parts/part-{part:04d}.pdf"
+        blob = f"{RID}/parts/part-{part:04d}.pdf" if fmt == "pdf" else f"{RID}/report.{fmt}"
         return StepOutcome(True, RenderResult(RID, fmt, part, blob, 10, 0.1).to_dict()).to_dict()
 
 
@@ -227,6 +227,29 @@ def test_only_the_requested_formats_are_rendered():
     steps = [t.instance_id for t in ctx.scheduled if t.name == steps_module.STEP_ORCHESTRATOR]
     assert steps == [f"{RID}:html"] and "assemble_pdf" not in ctx.names()
     assert out["files"] == {"html": f"{RID}/report.html"}
+
+
+def test_the_action_plan_exports_render_in_their_own_steps_apart_from_the_csv_import():
+    job = ReportJob(RID, ["csv", "xlsx", "pdf"], [], source="csv")
+    out, ctx = run_report(Script(job=job, pdf_parts=1))
+    steps = [(t.instance_id, t.input["activity"]) for t in ctx.scheduled if t.kind == "sub"]
+    assert steps == [
+        (f"{RID}:csv", "import_csv"),
+        (f"{RID}:export:xlsx", "render_export"),
+        (f"{RID}:export:csv", "render_export"),
+        (f"{RID}:pdf:0000", "render_pdf_part"),
+    ]
+    assert len({instance for instance, _ in steps}) == len(steps)
+    assert out["files"] == {
+        "xlsx": f"{RID}/report.xlsx",
+        "csv": f"{RID}/report.csv",
+        "pdf": f"{RID}/report.pdf",
+    }
+    out, _ = run_report(Script(job=job, pdf_parts=1, step_errors={f"{RID}:export:csv": "disk full"}))
+    assert (out["failureCode"], out["failureMessage"]) == (
+        "render_failed",
+        "1 of 3 report files could not be rendered: disk full",
+    )
 
 
 def test_the_pdf_parts_are_assembled_in_part_order():

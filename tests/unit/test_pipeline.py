@@ -195,6 +195,21 @@ def test_summarize_stores_the_pdf_plan_and_each_part_renders_its_slice_of_it(tab
     assert err.value.code == "invalid_part"
 
 
+def test_the_export_steps_write_the_summary_s_rows_and_refuse_other_formats(table, files):
+    store_report(table, formats=["xlsx", "csv"])
+    seed(table, 12)
+    pipeline.summarize_report(RID, store=table, files=files)
+    result = pipeline.render_export_file(RID, "csv", store=table, files=files)
+    assert (result.fmt, result.blob) == ("csv", f"{RID}/advisor-action-plan.csv")
+    lines = list(csv.reader(io.StringIO(files.download(result.blob).decode("utf-8-sig"), newline="")))
+    assert len(lines) == 1 + 12 and len({line[0] for line in lines[1:]}) == 12
+    xlsx = pipeline.render_export_file(RID, "xlsx", store=table, files=files)
+    assert xlsx.blob == f"{RID}/advisor-action-plan.xlsx" and files.download(xlsx.blob)[:2] == b"PK"
+    with pytest.raises(PermanentError) as err:
+        pipeline.render_export_file(RID, "pdf", store=table, files=files)
+    assert err.value.code == "invalid_format"
+
+
 def test_a_render_part_never_plans_on_its_own(table, files):
     store_report(table)
     seed(table, 3)

@@ -90,6 +90,17 @@ def test_too_many_subscriptions():
 def test_formats_from_query_string():
     assert parse_formats("pdf") == ("pdf",)
     assert parse_formats("html,pdf,html") == ("html", "pdf")
+    assert parse_formats("XLSX,csv") == ("xlsx", "csv")  # the action-plan export, when asked for
+
+
+def test_the_export_formats_are_accepted_and_named_in_the_error():
+    req = parse_report_request(
+        {"subscriptionIds": [SUB], "reportType": "cost", "formats": ["csv", "xlsx", "pdf"]}
+    )
+    assert req.formats == ("csv", "xlsx", "pdf")
+    with pytest.raises(InvalidInputError) as err:
+        parse_formats(["xls"])
+    assert err.value.field == "formats" and "html, pdf, xlsx, csv" in str(err.value)
 
 
 CUSTOMER = "0f8fad5b-d9cb-469f-a165-70867728950e"
