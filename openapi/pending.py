@@ -11,12 +11,14 @@ registered and which are not yet).
 from __future__ import annotations
 
 from .spec import (
+    CUSTOMER_PICKER,
     GUID_PATTERN,
     Json,
     answer,
     array,
     body,
     callback_url,
+    customer_choice,
     error,
     guid,
     nullable,
@@ -35,7 +37,7 @@ def _schedule_fields(document: Json, *, answer_: bool) -> Json:
     request = document["definitions"]["ReportRequest"]["properties"]
     fields: Json = {
         "name": prop("Name", "The schedule's name.", minLength=1, maxLength=120),
-        "customerId": guid("Customer ID", "A registered customer (or subscriptionIds, not both)."),
+        "customerId": customer_choice("Customer ID", "A registered customer (or subscriptionIds, not both)."),
         "subscriptionIds": request["subscriptionIds"],
         "reportType": request["reportType"],
         "formats": request["formats"],
@@ -129,7 +131,7 @@ def add_schedules(document: Json) -> None:
             "ListSchedules", "List schedules", "The schedules, all or one customer's.",
             tag="Schedules",
             parameters=[param("customerId", "query", "Customer ID", "Only this customer's.",
-                              pattern=GUID_PATTERN)],
+                              pattern=GUID_PATTERN, **CUSTOMER_PICKER)],
             responses={"200": answer("The schedules.", ref("ScheduleList")),
                        "400": error("customerId is not a GUID.")},
         ),

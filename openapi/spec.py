@@ -65,6 +65,22 @@ def guid(summary: str, description: str = "") -> Json:
     return prop(summary, description, pattern=GUID_PATTERN)
 
 
+# A flow designer offers the registered customers, by name, wherever a customer id is asked for.
+CUSTOMER_PICKER: Json = {
+    "x-ms-dynamic-values": {
+        "operationId": "ListCustomers",
+        "value-collection": "customers",
+        "value-path": "customerId",
+        "value-title": "name",
+    }
+}
+
+
+def customer_choice(summary: str, description: str = "") -> Json:
+    """A customer id asked of the caller, picked from the registered customers."""
+    return {**guid(summary, description), **CUSTOMER_PICKER}
+
+
 def timestamp(summary: str, description: str = "") -> Json:
     return nullable(prop(summary, description, format="date-time"))
 
@@ -201,7 +217,10 @@ def report_id_param() -> Json:
 
 
 def customer_id_path() -> Json:
-    return param("customerId", "path", "Customer ID", "The customer's id (a GUID).", pattern=GUID_PATTERN)
+    return param(
+        "customerId", "path", "Customer ID", "The customer's id (a GUID).", pattern=GUID_PATTERN,
+        **CUSTOMER_PICKER,
+    )  # fmt: skip
 
 
 def subscription_id_path() -> Json:
@@ -307,7 +326,7 @@ def _report_request() -> Json:
                 "security; operations: reliability, operational excellence and performance; "
                 "detailed: everything, for engineers).", enum=[t.value for t in ReportType],
             ),
-            "customerId": guid(
+            "customerId": customer_choice(
                 "Customer ID", "A registered customer: the report covers all its subscriptions "
                 "and shows its name and branding. Give this or subscriptionIds, not both.",
             ),
@@ -594,7 +613,7 @@ def _subscription_input(*, partial: bool) -> Json:
     )  # fmt: skip
     properties: Json = {
         "displayName": prop("Display name", maxLength=200),
-        "customerId": guid("Customer ID", "The registered customer the subscription belongs to."),
+        "customerId": customer_choice("Customer ID", "The registered customer the subscription belongs to."),
         "auth": auth,
     }
     if not partial:
@@ -811,7 +830,7 @@ def _report_paths() -> Json:
                     param("status", "query", "Status", "Only reports with this status.",
                           enum=[s.value for s in ReportStatus], visibility="advanced"),
                     param("customerId", "query", "Customer ID", "Only this customer's reports.",
-                          pattern=GUID_PATTERN),
+                          pattern=GUID_PATTERN, **CUSTOMER_PICKER),
                     param("limit", "query", "Page size", "Reports per page (1-100, default 20).",
                           type_="integer", minimum=1, maximum=100, visibility="advanced"),
                     param("continuationToken", "query", "Continuation token",
@@ -1008,7 +1027,7 @@ def _subscription_paths() -> Json:
                 "ListSubscriptions", "List subscriptions", "The registered subscriptions.",
                 tag="Subscriptions",
                 parameters=[param("customerId", "query", "Customer ID", "Only this customer's.",
-                                  pattern=GUID_PATTERN)],
+                                  pattern=GUID_PATTERN, **CUSTOMER_PICKER)],
                 responses={"200": answer("The subscriptions.", ref("SubscriptionList")),
                            "400": error("customerId is not a GUID."),
                            "404": error("The customer is not registered.")},

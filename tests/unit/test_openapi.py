@@ -138,6 +138,35 @@ def test_visibility_values_are_the_ones_the_designer_knows(document: dict[str, A
     assert {"important", "advanced", "internal"} <= set(found)
 
 
+def _nodes_with(node: Any, key: str) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if key in node:
+            yield node
+        for value in node.values():
+            yield from _nodes_with(value, key)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes_with(value, key)
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = document["definitions"][schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def test_every_picker_lists_values_from_an_operation_that_has_them(document: dict[str, Any]) -> None:
+    by_id = {op["operationId"]: (method, op) for _, method, op in operations(document)}
+    pickers = [node["x-ms-dynamic-values"] for node in _nodes_with(document, "x-ms-dynamic-values")]
+    assert len(pickers) >= 5  # every place a customer id is asked for
+    for picker in pickers:
+        method, op = by_id[picker["operationId"]]
+        assert method == "get" and [p for p in op["parameters"] if p["required"]] == []
+        answer = _resolve(document, op["responses"]["200"]["schema"])
+        items = _resolve(document, answer["properties"][picker["value-collection"]]["items"])
+        assert {picker["value-path"], picker["value-title"]} <= set(items["properties"])
+
+
 def test_the_connection_test_is_an_authenticated_get(document: dict[str, Any]) -> None:
     capability = document["x-ms-capabilities"]["testConnection"]
     matches = [
