@@ -2,6 +2,8 @@
 # Debian packages the tests need), so `make demo` and `make test` work from a fresh clone.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The browser tests use Debian's chromium; nothing may fetch Playwright's own browser builds.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
@@ -30,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# pdftotext/pdftoppm let the tests read the PDFs we render.
+# pdftotext/pdftoppm let the tests read the PDFs we render; chromium opens the HTML ones.
 .system-deps: scripts/install-system-deps.sh
 	bash scripts/install-system-deps.sh
 	touch $@

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from .action_plan import changes_since
 from .advisor import TOKEN_REJECTED, FetchStats, fetch_recommendations, subscription_display_name
 from .callbacks import Delivery, signed_headers
 from .errors import PermanentError, TransientError
@@ -33,7 +34,15 @@ from .jobs import (
     SummaryResult,
 )
 from .links import ReportLinks
-from .models import CallbackState, CallbackStatus, Recommendation, Report, ReportFilters, ReportStatus
+from .models import (
+    CallbackState,
+    CallbackStatus,
+    Recommendation,
+    Report,
+    ReportFilters,
+    ReportStatus,
+    ReportType,
+)
 from .ports import FileStore, ReportTable
 from .rendering import (
     DEFAULT_ROWS_PER_PART,
@@ -52,7 +61,7 @@ from .rendering.export import EXPORT_FORMATS, action_rows, csv_bytes, xlsx_bytes
 from .rendering.logo import CoverLogo, cover_logo
 from .rendering.pdf import footer_text
 from .report_service import FILE_NAMES, csv_blob_name, provider_logo_blob, report_logo_blob, report_resource
-from .summary import summarize
+from .summary import ReportSummary, open_items, summarize
 from .summary_store import dump_summary, load_summary
 
 log = logging.getLogger(__name__)
@@ -272,9 +281,19 @@ def summarize_report(
     put the headline figures and the left-out subscriptions on the report entity, and move the
     report on to ``generating``."""
     report = _report_or_fail(store, report_id)
-    summary = summarize(store.iter_recommendations(report_id), filters=report_filters(report))
+    summary = summarize(
+        store.iter_recommendations(report_id),
+        filters=report_filters(report),
+        by_area=report.report_type is ReportType.OPERATIONS,
+    )
+    summary.changes = changes_since_previous(report, summary, store=store, files=files)
     blob = files.upload(_summary_blob(report_id), dump_summary(summary), content_type="application/json")
-    parts = plan_pdf_parts(summary, rows_per_part, include_details=shows_resources(report.report_type))
+    # The generation date is part of what the summary prints, and the plan measures the summary
+    # as the render steps will draw it (rendering.pdf.plan_pdf_parts): fix the date first.
+    report.fetched_at = report.fetched_at or datetime.now(UTC)
+    details = shows_resources(report.report_type)
+    context = _context(report, files) if details and summary.row_count else None
+    parts = plan_pdf_parts(summary, rows_per_part, include_details=details, context=context)
     files.upload(_pdf_plan_blob(report_id), dump_pdf_plan(parts), content_type="application/json")
     report.recommendation_count = summary.total
     report.counts_by_category = dict(summary.counts_by_category)
@@ -288,13 +307,74 @@ def summarize_report(
     report.savings_note = summary.savings_note
     report.skipped_subscriptions = left_out_subscriptions(store, report_id) if report.source == "api" else {}
     report.api_pages = api_pages
-    report.fetched_at = report.fetched_at or datetime.now(UTC)
     if fetch_seconds:
         report.durations = {**report.durations, "fetch": round(fetch_seconds, 3)}
     if report.status.can_become(ReportStatus.GENERATING):
         report.status = ReportStatus.GENERATING
     store.save_report(report)
     return SummaryResult(report_id, summary.total, len(parts), blob)
+
+
+PREVIOUS_REPORT_SCAN = 200  # index rows looked at, newest first, for the previous report
+
+
+def _same_scope(report: Report, other: Report) -> bool:
+    """Same type, and the same customer (a report asked for by customer) or else the same set
+    of subscriptions and the same filters."""
+    if other.report_type is not report.report_type or other.report_id == report.report_id:
+        return False
+    if report.customer_id:
+        return other.customer_id == report.customer_id and other.filters == report.filters
+    return (
+        not other.customer_id
+        and {s.lower() for s in other.subscription_ids} == {s.lower() for s in report.subscription_ids}
+        and other.filters == report.filters
+    )
+
+
+def previous_report(report: Report, store: ReportTable) -> Report | None:
+    """The newest completed report of the same scope asked for before this one, if any."""
+    if report.requested_at is None:
+        return None
+    rows, _ = store.list_reports(
+        status=ReportStatus.COMPLETED.value,
+        customer_id=report.customer_id or None,
+        limit=PREVIOUS_REPORT_SCAN,
+    )
+    for row in rows:
+        if row.get("report_type") != report.report_type.value or row.get("report_id") == report.report_id:
+            continue
+        other = store.get_report(str(row.get("report_id")))
+        if (
+            other is not None
+            and other.requested_at is not None
+            and other.requested_at < report.requested_at
+            and _same_scope(report, other)
+        ):
+            return other
+    return None
+
+
+def changes_since_previous(
+    report: Report, summary: ReportSummary, *, store: ReportTable, files: FileStore
+) -> dict[str, Any] | None:
+    """New, resolved and still-open recommendations (by action-plan id) and the savings change
+    per currency against the previous report of the same scope; None when there is none or its
+    summary is gone (a report past retention)."""
+    previous = previous_report(report, store)
+    if previous is None:
+        return None
+    try:
+        before = load_summary(files.download(_summary_blob(previous.report_id)))
+    except Exception as exc:  # deleted, or written by an older version: no comparison
+        log.info("No comparison with report %s (%s)", previous.report_id, type(exc).__name__)
+        return None
+    changes = changes_since(open_items(before), open_items(summary))
+    return {
+        **changes.to_dict(),
+        "previousReportId": previous.report_id,
+        "previousRequestedAt": previous.requested_at.isoformat() if previous.requested_at else "",
+    }
 
 
 def _meta(report: Report) -> ReportMeta:

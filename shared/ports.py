@@ -37,6 +37,18 @@ class ReportTable(Protocol):
 
     def delete_recommendations(self, report_id: str, *, subscription_id: str | None = None) -> int: ...
 
+    def list_reports(
+        self,
+        *,
+        status: str | None = None,
+        customer_id: str | None = None,
+        limit: int = 50,
+        continuation_token: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Index rows newest first (``report_id``, ``status``, ``report_type``, ``customer_id``,
+        ``requested_at``) and a continuation token."""
+        ...
+
 
 class FileStore(Protocol):
     """Named files (report files, the summary, uploaded CSVs)."""

@@ -15,7 +15,12 @@ Savings rules (docs/architecture.md, "Savings are totalled per currency"):
   (else the longest lookback), and among those the longest term (3 years over 1 year), then the
   larger monthly figure. The other variants are folded into it (``variants``).
 - Right-size, shutdown, reservation and savings-plan savings can overlap for the same resources,
-  so every total is an upper bound; ``savings_note`` says so and the reports print it.
+  so every total is an upper bound; ``savings_note`` says so and the reports print it. The
+  savings are also split by kind (:data:`SAVINGS_KINDS`), and per currency an "achievable
+  without overlap" figure is computed by the rule in :data:`ACHIEVABLE_RULE`
+  (:func:`cost_breakdown`).
+- Advisor's texts (problem, solution, benefits) are reduced to plain text once, here
+  (``shared.text.plain_text``): the templates escape them like any other text.
 
 ``ReportSummary.to_dict()`` is the headline part (counts, savings, top opportunities, the
 filters applied; no per-resource rows). ``shared.summary_store`` writes it, with the groups and
@@ -33,10 +38,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.action_plan import stable_id, unique_ids
+from shared.action_plan import OpenItem, stable_id, unique_ids
 from shared.models import CATEGORIES, IMPACTS, Recommendation, ReportFilters, parse_money
+from shared.text import plain_text
 
-SUMMARY_VERSION = 1
+SUMMARY_VERSION = 2
 DEFAULT_TOP_N = 10
 PREFERRED_LOOKBACK_DAYS = 30
 # The dict form carries at most this many characters of free text per field.
@@ -116,6 +122,15 @@ class ResourceRow:
     variants: int = 1  # reservation variants (lookback/term) folded into this row
     resource_id: str = ""  # the ARM resource id ("" for a CSV row)
     stable_id: str = ""  # the action plan's id (shared.action_plan), unique within the report
+    kind: str = ""  # one of SAVINGS_KINDS for a cost row, "" otherwise
+    action: str = ""  # Advisor's recommendationType (Shutdown, Right-size, ...) when given
+    region: str = ""
+    scope: str = ""  # reservation / savings plan scope (Single, Shared)
+    reserved_type: str = ""  # reservedResourceType (VirtualMachines, CosmosDb, ...)
+    commitment: str = ""  # savings plan commitment, e.g. "12.5 / hour"
+    cpu_p95: str = ""  # right-size evidence: Advisor's P95 CPU / memory / network use, %
+    memory_p95: str = ""
+    network_p95: str = ""
 
     @property
     def is_subscription_level(self) -> bool:
@@ -200,6 +215,7 @@ class RecommendationGroup:
     savings: dict[str, SavingsTotal] = field(default_factory=dict)
     unknown_currency_count: int = 0
     potential_benefits: str = ""
+    area: str = ""  # the workload area of its resources (workload_area), for the operations report
 
     @property
     def count(self) -> int:
@@ -235,6 +251,15 @@ class ReportSummary:
     row_count: int = 0
     filters: ReportFilters = field(default_factory=ReportFilters)
     has_rows: bool = True  # False for a summary rebuilt from its dict form
+    # Cost breakdown (cost_breakdown): currency -> kind -> total; currency -> achievable total;
+    # subscription -> currency -> total (upper bound) and achievable.
+    savings_by_kind: dict[str, dict[str, SavingsTotal]] = field(default_factory=dict)
+    achievable: dict[str, SavingsTotal] = field(default_factory=dict)
+    savings_by_subscription: dict[str, dict[str, SavingsTotal]] = field(default_factory=dict)
+    achievable_by_subscription: dict[str, dict[str, SavingsTotal]] = field(default_factory=dict)
+    # What changed since the previous report of the same scope (shared.pipeline fills it):
+    # shared.action_plan.Changes.to_dict() plus previousReportId / previousRequestedAt.
+    changes: dict[str, Any] | None = None
 
     @property
     def high_impact(self) -> int:
@@ -261,6 +286,11 @@ class ReportSummary:
             "groupCount": self.group_count,
             "rowCount": self.row_count,
             "filters": self.filters.to_dict(),
+            "savingsByKind": _nested_to_dict(self.savings_by_kind),
+            "achievable": [t.to_dict() for t in self.achievable.values()],
+            "savingsBySubscription": _nested_to_dict(self.savings_by_subscription),
+            "achievableBySubscription": _nested_to_dict(self.achievable_by_subscription),
+            "changes": self.changes,
         }
 
     @classmethod
@@ -283,7 +313,34 @@ class ReportSummary:
             row_count=int(data.get("rowCount", 0)),
             filters=ReportFilters.from_dict(data.get("filters")),
             has_rows=False,
+            savings_by_kind=_nested_from_dict(data.get("savingsByKind")),
+            achievable={t["currency"]: SavingsTotal.from_dict(t) for t in data.get("achievable") or ()},
+            savings_by_subscription=_nested_from_dict(data.get("savingsBySubscription")),
+            achievable_by_subscription=_nested_from_dict(data.get("achievableBySubscription")),
+            changes=data.get("changes") or None,
         )
+
+
+def open_items(summary: ReportSummary) -> dict[str, OpenItem]:
+    """The report's counted rows by action-plan id, as a comparison with another report needs
+    them (a reservation's folded variants are not items of their own)."""
+    return {
+        row.stable_id: OpenItem(row.currency, row.monthly_savings, row.annual_savings)
+        for group in summary.groups
+        for row in group.rows
+        if row.stable_id
+    }
+
+
+def _nested_to_dict(nested: Mapping[str, Mapping[str, SavingsTotal]]) -> dict[str, dict[str, Any]]:
+    return {key: {inner: t.to_dict() for inner, t in totals.items()} for key, totals in nested.items()}
+
+
+def _nested_from_dict(data: Any) -> dict[str, dict[str, SavingsTotal]]:
+    return {
+        str(key): {str(inner): SavingsTotal.from_dict(t) for inner, t in (totals or {}).items()}
+        for key, totals in (data or {}).items()
+    }
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -353,6 +410,143 @@ def representative_rank(rec: Recommendation) -> tuple[Any, ...]:
         monthly if monthly is not None else Decimal(-1),
         rec.recommendation_id,
     )
+
+
+# --- savings kinds and what can be achieved without overlap ---------------------------------
+
+KIND_RESOURCE = "resource"  # right-size, shutdown, delete or reconfigure an idle resource
+KIND_RESERVATION = "reservation"
+KIND_SAVINGS_PLAN = "savings_plan"
+SAVINGS_KINDS = (KIND_RESOURCE, KIND_RESERVATION, KIND_SAVINGS_PLAN)
+KIND_LABELS = {
+    KIND_RESOURCE: "Right-size, shut down or remove",
+    KIND_RESERVATION: "Reservations",
+    KIND_SAVINGS_PLAN: "Savings plans",
+}
+# Reserved resource types a compute savings plan also covers (VMs, dedicated hosts, App
+# Service, container instances): a reservation of these and a savings plan buy the same usage.
+COMPUTE_RESERVATION_TYPES = frozenset(
+    {"virtualmachines", "dedicatedhost", "dedicatedhosts", "appservice", "containerinstances"}
+)
+ACHIEVABLE_RULE = (
+    "Achievable without overlap, per subscription and currency: for each resource only its largest "
+    "right-size, shutdown or removal saving; plus reservations for services no savings plan covers; "
+    "plus the larger of compute reservations and savings plans, since both buy the same compute "
+    "usage. Commitments are sized on today's usage: right-size first, then buy."
+)
+
+
+def savings_kind(rec: Recommendation) -> str:
+    """Which kind of saving a cost recommendation is (see :data:`SAVINGS_KINDS`); "" for others."""
+    if rec.category != "cost":
+        return ""
+    if rec.is_reservation:
+        return KIND_RESERVATION
+    ext = rec.extended_properties
+    kind = ext.get("recommendationType", "").lower().replace(" ", "").replace("_", "")
+    return KIND_SAVINGS_PLAN if "savingsplan" in kind or ext.get("term") else KIND_RESOURCE
+
+
+def _achievable(rows: Iterable[ResourceRow]) -> Decimal:
+    """One subscription's rows in one currency, counted by :data:`ACHIEVABLE_RULE`."""
+    per_resource: dict[str, Decimal] = {}
+    other_reservations = compute_reservations = savings_plans = Decimal(0)
+    for row in rows:
+        monthly = row.monthly_savings or Decimal(0)
+        if row.kind == KIND_SAVINGS_PLAN:
+            savings_plans += monthly
+        elif row.kind == KIND_RESERVATION:
+            if row.reserved_type.lower() in COMPUTE_RESERVATION_TYPES:
+                compute_reservations += monthly
+            else:
+                other_reservations += monthly
+        else:
+            key = (row.resource_id or f"{row.resource_group}/{row.resource_name}").lower()
+            per_resource[key] = max(per_resource.get(key, Decimal(0)), monthly)
+    return (
+        sum(per_resource.values(), Decimal(0)) + other_reservations + max(compute_reservations, savings_plans)
+    )
+
+
+def cost_breakdown(summary: ReportSummary) -> None:
+    """Fill the summary's savings by kind, by subscription and achievable without overlap, from
+    its counted rows with a known currency and a positive monthly saving."""
+    by_kind: dict[str, dict[str, SavingsTotal]] = {}
+    by_sub: dict[str, dict[str, SavingsTotal]] = {}
+    buckets: dict[tuple[str, str], list[ResourceRow]] = {}
+    for group in summary.groups:
+        for row in group.rows:
+            if not row.currency or not row.monthly_savings or row.monthly_savings <= 0:
+                continue
+            annual = row.annual_savings or Decimal(0)
+            kind = row.kind or KIND_RESOURCE
+            by_kind.setdefault(row.currency, {}).setdefault(kind, SavingsTotal(row.currency)).add(
+                row.monthly_savings, annual
+            )
+            by_sub.setdefault(row.subscription_id, {}).setdefault(
+                row.currency, SavingsTotal(row.currency)
+            ).add(row.monthly_savings, annual)
+            buckets.setdefault((row.subscription_id, row.currency), []).append(row)
+    achievable: dict[str, SavingsTotal] = {}
+    achievable_by_sub: dict[str, dict[str, SavingsTotal]] = {}
+    for (sub, currency), rows in sorted(buckets.items()):
+        monthly = _achievable(rows)
+        total = SavingsTotal(currency, monthly, monthly * 12, len(rows))
+        achievable_by_sub.setdefault(sub, {})[currency] = total
+        overall = achievable.setdefault(currency, SavingsTotal(currency))
+        overall.monthly += total.monthly
+        overall.annual += total.annual
+        overall.count += total.count
+    order = [t.currency for t in summary.savings]
+    summary.savings_by_kind = {
+        c: {k: by_kind[c][k] for k in SAVINGS_KINDS if k in by_kind[c]} for c in order if c in by_kind
+    }
+    summary.achievable = {c: achievable[c] for c in order if c in achievable}
+    summary.savings_by_subscription = by_sub
+    summary.achievable_by_subscription = achievable_by_sub
+
+
+# --- workload areas (the operations report groups by them) --------------------------------
+
+_AREAS: tuple[tuple[str, str], ...] = (
+    ("microsoft.sqlvirtualmachine/", "Databases"),
+    ("microsoft.sql/", "Databases"),
+    ("microsoft.documentdb/", "Databases"),
+    ("microsoft.dbfor", "Databases"),
+    ("microsoft.cache/", "Databases"),
+    ("microsoft.compute/disks", "Storage"),
+    ("microsoft.compute/", "Virtual machines"),
+    ("microsoft.storage/", "Storage"),
+    ("microsoft.network/", "Networking"),
+    ("microsoft.cdn/", "Networking"),
+    ("microsoft.containerservice/", "Containers"),
+    ("microsoft.containerregistry/", "Containers"),
+    ("microsoft.app/", "Containers"),
+    ("microsoft.web/", "App Service and functions"),
+    ("microsoft.insights/", "Monitoring"),
+    ("microsoft.operationalinsights/", "Monitoring"),
+    ("microsoft.keyvault/", "Identity and secrets"),
+    ("microsoft.subscriptions/", "Subscription and governance"),
+    ("microsoft.resources/", "Subscription and governance"),
+)
+AREA_ORDER = (
+    "Virtual machines", "Storage", "Databases", "Networking", "Containers",
+    "App Service and functions", "Monitoring", "Identity and secrets", "Subscription and governance",
+)  # fmt: skip
+OTHER_AREA = "Other services"
+
+
+def workload_area(resource_type: str) -> str:
+    """The workload area a resource type belongs to ('Microsoft.Compute/virtualMachines' ->
+    'Virtual machines'); :data:`OTHER_AREA` for types not listed."""
+    kind = resource_type.lower()
+    if not kind:
+        return "Subscription and governance"
+    return next((area for prefix, area in _AREAS if kind.startswith(prefix)), OTHER_AREA)
+
+
+def area_rank(area: str) -> int:
+    return AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER)
 
 
 def group_key(rec: Recommendation) -> str:
@@ -458,11 +652,26 @@ def top_opportunities(
 # --- the one pass --------------------------------------------------------------------------
 
 
+def _commitment(ext: Mapping[str, str]) -> str:
+    """A savings plan's commitment as a buyer reads it: '12.5 / hour'."""
+    amount = ext.get("commitmentAmount", "")
+    if not amount:
+        return ""
+    granularity = ext.get("commitmentGranularity", "").lower()
+    unit = {"hourly": "hour", "daily": "day", "monthly": "month"}.get(granularity, granularity)
+    return f"{amount} / {unit}" if unit else amount
+
+
+def _area_group_sort_key(group: RecommendationGroup) -> tuple[Any, ...]:
+    return (area_rank(group.area), group.area, impact_rank(group.impact), -group.count, group.key)
+
+
 class _Builder:
     """Accumulates the summary; reservation variants wait in ``pending`` until the end."""
 
-    def __init__(self, top_n: int) -> None:
+    def __init__(self, top_n: int, by_area: bool = False) -> None:
         self.top_n = top_n
+        self.by_area = by_area
         self.summary = ReportSummary()
         self.groups: dict[str, RecommendationGroup] = {}
         self.categories: dict[str, int] = {}
@@ -519,6 +728,15 @@ class _Builder:
             variants=variants,
             resource_id=rec.resource_id,
             stable_id=stable_id(rec),
+            kind=savings_kind(rec) if monthly else "",
+            action=ext.get("recommendationType", ""),
+            region=ext.get("region", "") or ext.get("regionId", "") or ext.get("location", ""),
+            scope=ext.get("scope", ""),
+            reserved_type=ext.get("reservedResourceType", ""),
+            commitment=_commitment(ext),
+            cpu_p95=ext.get("MaxCpuP95", ""),
+            memory_p95=ext.get("MaxMemoryP95", ""),
+            network_p95=ext.get("MaxTotalNetworkP95", ""),
         )
 
         gkey = group_key(rec)
@@ -528,18 +746,21 @@ class _Builder:
                 key=gkey,
                 recommendation_type_id=rec.recommendation_type_id,
                 category=rec.category,
-                problem=rec.problem,
-                solution=rec.solution,
+                problem=plain_text(rec.problem),
+                solution=plain_text(rec.solution),
                 learn_more_link=rec.learn_more_link,
                 impact=rec.impact,
-                potential_benefits=rec.potential_benefits,
+                potential_benefits=plain_text(rec.potential_benefits),
+                area=workload_area(rec.resource_type),
             )
         else:
             if impact_rank(rec.impact) < impact_rank(group.impact):
                 group.impact = rec.impact
-            for text in ("solution", "learn_more_link", "potential_benefits"):  # first one given wins
+            if not group.learn_more_link:
+                group.learn_more_link = rec.learn_more_link
+            for text in ("solution", "potential_benefits"):  # first one given wins
                 if not getattr(group, text):
-                    setattr(group, text, getattr(rec, text))
+                    setattr(group, text, plain_text(getattr(rec, text)))
         group.rows.append(row)
 
         if monthly is None or annual is None or (monthly == 0 and annual == 0):
@@ -569,7 +790,7 @@ class _Builder:
         s.savings = sorted(self.savings.values(), key=lambda t: (-t.count, t.currency))
         for group in self.groups.values():
             group.rows.sort(key=_row_sort_key)
-        s.groups = sorted(self.groups.values(), key=_group_sort_key)
+        s.groups = sorted(self.groups.values(), key=_area_group_sort_key if self.by_area else _group_sort_key)
         rows = [row for group in s.groups for row in group.rows]
         for row, unique in zip(rows, unique_ids(row.stable_id for row in rows), strict=True):
             row.stable_id = unique
@@ -578,6 +799,7 @@ class _Builder:
         s.row_count = sum(g.count for g in s.groups)
         s.has_rows = True
         s.savings_note = build_savings_note(s)
+        cost_breakdown(s)
         return s
 
 
@@ -586,15 +808,17 @@ def summarize(
     *,
     filters: ReportFilters | None = None,
     top_n: int = DEFAULT_TOP_N,
+    by_area: bool = False,
 ) -> ReportSummary:
     """Compute the report statistics in one pass.
 
     ``filters`` (the report's effective filters, ``pipeline.report_filters``) drops
     recommendations that do not match before anything is counted, and is kept on the summary
-    so the rendered report lists what was applied. ``top_n`` is per currency.
+    so the rendered report lists what was applied. ``top_n`` is per currency. ``by_area``
+    orders the groups by workload area first (the operations report), else by category.
     """
     filters = filters or ReportFilters()
-    builder = _Builder(top_n)
+    builder = _Builder(top_n, by_area)
     check = filters.matches if (filters.categories or filters.impacts or filters.resource_groups) else None
     for rec in recommendations:
         if check is None or check(rec):

@@ -69,6 +69,29 @@ class MemoryTable:
     def subscription_outcomes(self, report_id: str) -> list[dict[str, Any]]:
         return [dict(row) for row in self.outcomes.get(report_id, {}).values()]
 
+    def list_reports(
+        self,
+        *,
+        status: str | None = None,
+        customer_id: str | None = None,
+        limit: int = 50,
+        continuation_token: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first by requested_at, as the table's index rows list them (no paging)."""
+        reports = [entity_to_report(dict(e)) for e in self.reports.values()]
+        reports.sort(key=lambda r: r.requested_at.timestamp() if r.requested_at else 0, reverse=True)
+        rows = [
+            {
+                "report_id": r.report_id,
+                "status": r.status.value,
+                "report_type": r.report_type.value,
+                "customer_id": r.customer_id,
+            }
+            for r in reports
+            if (not status or r.status.value == status) and (not customer_id or r.customer_id == customer_id)
+        ]
+        return rows[:limit], None
+
     def delete_recommendations(self, report_id: str, *, subscription_id: str | None = None) -> int:
         rows = self.recommendations.get(report_id, {})
         gone = [

@@ -2,10 +2,18 @@
 
 Everything is autoescaped (text from the Advisor API is data, never markup) and undefined
 names raise (StrictUndefined), so a template typo fails a test instead of printing nothing.
+
+The browser report's one script is the table tools (``_table_tools.html.j2``). The report's
+Content-Security-Policy (the ``report_csp`` global) allows exactly that script, by its sha256,
+and nothing from anywhere else: no other script runs even if some text escaped escaping, and the
+page fetches nothing (images are inline ``data:`` URIs, styles are inline).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 import threading
 from datetime import datetime
 from decimal import Decimal
@@ -15,9 +23,11 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from shared.models import IMPACTS, category_label
-from shared.summary import Opportunity, ResourceRow, term_months
+from shared.summary import Opportunity, ResourceRow, impact_rank, term_months
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+TABLE_TOOLS_TEMPLATE = "_table_tools.html.j2"
+_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
 
 _lock = threading.Lock()
 _environment: Environment | None = None
@@ -123,6 +133,59 @@ def change_text(row: ResourceRow | Opportunity, arrow: str = "\u2192") -> str:
     return " \u00b7 ".join(parts)
 
 
+def buyer_details(row: ResourceRow, arrow: str = "to") -> str:
+    """What a buyer acts on, from Advisor's extendedProperties: for a reservation the SKU,
+    quantity, region, term, lookback and scope; for a savings plan the commitment, term,
+    lookback and scope; for a right-size or shutdown the SKU change, region and the P95 use
+    that justifies it. Only what Advisor gave is printed."""
+    parts: list[str] = []
+    if row.kind in ("reservation", "savings_plan"):
+        if row.commitment:
+            parts.append(f"Commit {row.commitment}" + (f" {row.currency}" if row.currency else ""))
+        sku = row.target_sku or row.current_sku
+        if sku:
+            parts.append(f"{sku} \u00d7 {row.quantity}" if row.quantity else sku)
+        parts += [p for p in (row.region, term_label(row.term)) if p]
+        if row.lookback_days is not None:
+            parts.append(f"{row.lookback_days}-day lookback")
+        if row.scope:
+            parts.append(f"{row.scope} scope")
+        return " \u00b7 ".join(parts)
+    if row.current_sku and row.target_sku and row.target_sku != row.action:
+        parts.append(f"{row.action + ': ' if row.action else ''}{row.current_sku} {arrow} {row.target_sku}")
+    elif row.action or row.current_sku:
+        parts.append(" ".join(p for p in (row.action, row.current_sku) if p))
+    usage = [
+        f"{name} {value}%" for name, value in (("CPU", row.cpu_p95), ("memory", row.memory_p95)) if value
+    ]
+    if usage:
+        parts.append("P95 " + ", ".join(usage))
+    if row.region:
+        parts.append(row.region)
+    return " \u00b7 ".join(parts)
+
+
+def table_tools_scripts(env: Environment) -> list[str]:
+    """The text of the inline scripts the table tools include renders (it takes no variables)."""
+    return _SCRIPT.findall(env.get_template(TABLE_TOOLS_TEMPLATE).render())
+
+
+def content_security_policy(scripts: list[str]) -> str:
+    """The browser report's policy: these inline scripts (by hash), inline styles, inline images;
+    nothing fetched, no forms, no base URL."""
+    hashes = (
+        " ".join(
+            "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode("ascii") + "'"
+            for s in scripts
+        )
+        or "'none'"
+    )
+    return (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
 def _build() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
@@ -143,9 +206,17 @@ def _build() -> Environment:
         impact_css=impact_css,
         term_label=term_label,
         change=change_text,
+        buyer=buyer_details,
+        impact_rank=impact_rank,
     )
     env.tests["https_url"] = is_https_url
+    env.globals["report_csp"] = content_security_policy(table_tools_scripts(env))
     return env
+
+
+def report_csp() -> str:
+    """The browser report's Content-Security-Policy (what ``report.html.j2`` puts in its head)."""
+    return str(get_environment().globals["report_csp"])
 
 
 def get_environment() -> Environment:

@@ -1,25 +1,27 @@
-"""The PDF report: rendered in parts with xhtml2pdf, merged with pypdf.
+"""The PDF report: rendered in parts, merged with pypdf.
 
-Why parts (measured, see docs/architecture.md): xhtml2pdf's time is superlinear in the size of one table
-and its memory grows with the document. So the report is cut into a summary part and detail
-parts of at most ``rows_per_part`` affected-resource rows (groups split across parts carry a
-"(continued)" heading); each part is its own ``pisa.CreatePDF`` call, and the parts are merged
-at the end. Memory is bounded by one part, and the app renders parts in parallel activities
-(``shared.pipeline``):
+Why parts (measured, see docs/architecture.md): the renderers' time is superlinear in the size
+of one document and their memory grows with it. So the report is cut into a summary part and
+detail parts of about ``rows_per_part`` affected-resource rows, each rendered on its own and
+merged at the end. Memory is bounded by one part, and the app renders parts in parallel
+activities (``shared.pipeline``):
 
-    specs = plan_pdf_parts(summary, rows_per_part)    # once, at summarize; small, JSON-able
+    specs = plan_pdf_parts(summary, rows_per_part, context=context)  # once, at summarize
     render_pdf_part(context, specs[i])                # one activity per part
     write_merged_pdf(parts, dest, footer=..., title=...)  # assemble: + footer and page numbers
 
-Inside a part the markup is kept lean, which is what xhtml2pdf's cost follows: tables of at most
-``TABLE_ROWS`` rows, few cells per row, explicit column widths, few CSS rules, and an explicit
-height for every row, computed here from the text's measured width, so reportlab never has to
-wrap a cell's content to find its row's height (each cell is laid out once, when drawn, instead
-of up to three times).
+The plan is made with the report's context and says where every page starts
+(``pdf_layout``): parts are whole pages, so no page but the last is left part-empty, and the
+summary part ends with the detail rows that fit below the summary. The summary is rendered by
+xhtml2pdf from ``pdf_summary.j2``; the detail rows are drawn by reportlab from the plan
+(``pdf_tables``), about three times faster than the same tables through xhtml2pdf. Every
+font is the report's own, embedded (``typeface``); the footer and page numbers are stamped at
+the merge in the same fonts.
 
 Remote content is never fetched: the templates reference no resources, text from the API is
 escaped, and every render runs with a link callback that answers every URL with an empty inline
-resource and a resource policy that refuses network and file reads (see ``_link_callback``).
+resource (except the logo's and the charts' own inline data) and a resource policy that
+refuses network and file reads (see ``_link_callback``).
 """
 
 from __future__ import annotations
@@ -28,72 +30,40 @@ import gc
 import io
 import json
 import logging
-import math
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, KeepTogether, Paragraph
+from reportlab.platypus.flowables import _listWrapOn
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
+from xhtml2pdf.xhtml2pdf_reportlab import PmlBaseDoc
 
-from shared.summary import RecommendationGroup, ReportSummary, ResourceRow
+from shared.summary import ReportSummary
 
+from . import pdf_layout, pdf_tables, typeface
 from .environment import (
     CATEGORY_COLORS,
-    change_text,
-    format_date,
-    format_money,
     get_environment,
-    impact_label,
 )
 from .logo import KINDS as LOGO_KINDS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ROWS_PER_PART = 1000
-TABLE_ROWS = 100  # rows per <table>: xhtml2pdf's cost is superlinear in one table's size
+TABLE_ROWS = 100  # rows per table at most (a page holds fewer; a plan without pages may not)
 
 SUMMARY_TEMPLATE = "pdf_summary.j2"
-DETAIL_TEMPLATE = "pdf_detail.j2"
-
-# Geometry of the detail tables (A4 portrait), shared by the template and the row heights.
-MM = 72 / 25.4
-FONT = "Helvetica"
-FONT_SIZE = 7.5  # pt
-LEADING = 9.5  # pt
-CELL_PAD_X = 3.5  # pt, left and right
-CELL_PAD_TOP = 2.5  # pt
-CELL_PAD_BOTTOM = 1.5  # pt
-MAX_ROW_LINES = 24
-
-# Column widths in mm (they add up to the 182 mm between the page margins of A4 portrait).
-COLUMNS_STANDARD = (
-    ("Resource / resource group", 70),
-    ("Subscription", 48),
-    ("Impact", 16),
-    ("Last updated", 20),
-    ("Savings / month", 28),
-)
-COLUMNS_NO_SAVINGS = (
-    ("Resource / resource group", 86),
-    ("Subscription", 60),
-    ("Impact", 16),
-    ("Last updated", 20),
-)
-COLUMNS_COST = (
-    ("Resource / resource group", 50),
-    ("Subscription", 33),
-    ("Recommended change", 42),
-    ("Impact", 14),
-    ("Updated", 17),
-    ("Monthly / annual", 26),
-)
+APPENDIX_TEMPLATE = "pdf_appendix.j2"
 
 # Neither the network nor the disk: the report needs no resource at all.
 RENDER_POLICY = ResourceAccessPolicy(
@@ -109,6 +79,8 @@ RENDER_POLICY = ResourceAccessPolicy(
 # without any I/O. Returning "" would not do: xhtml2pdf then falls back to the original URL.
 _INERT_URI = "data:,"
 _LOGO_PREFIXES = tuple(f"data:{kind};base64," for kind in LOGO_KINDS)
+# Charts (rendering/charts.py): SVG drawn by svglib from the bytes in the URI, with no I/O.
+_INLINE_PREFIXES = (*_LOGO_PREFIXES, "data:image/svg+xml;base64,")
 
 
 def _link_callback(uri: str, rel: str | None) -> str:
@@ -117,8 +89,8 @@ def _link_callback(uri: str, rel: str | None) -> str:
     The report templates ask for none; a URL reaching here came from somewhere it should not,
     so it is logged and neutralised, never fetched.
     """
-    if uri.startswith(_LOGO_PREFIXES):
-        return uri  # the customer's logo, inline in the document (rendering/logo.py): no I/O
+    if uri.startswith(_INLINE_PREFIXES):
+        return uri  # a logo (rendering/logo.py) or a chart, inline in the document: no I/O
     log.warning("PDF rendering refused to fetch a resource: %.120r", uri)
     return _INERT_URI
 
@@ -126,11 +98,17 @@ def _link_callback(uri: str, rel: str | None) -> str:
 # --- planning -----------------------------------------------------------------------------
 
 
+Slice = tuple[int, int, int]  # (group index, first row, end row) within the ordered groups
+
+
 @dataclass(frozen=True)
 class PartSpec:
     """One PDF part: the summary, or a slice of the detail rows (global row offsets).
 
-    ``groups`` lists (group index, first row, end row) within the summary's ordered groups.
+    ``groups`` lists (group index, first row, end row) within the summary's ordered groups; for
+    the summary part, the detail rows that end its last page (maybe none). ``breaks`` are the
+    global row offsets where the part starts a new page (planned: see ``pdf_layout``); a plan
+    made without the report's context has none and leaves page breaks to xhtml2pdf.
     ``total_rows`` lets the renderer check that the summary it gets is the one planned for.
     """
 
@@ -138,9 +116,10 @@ class PartSpec:
     kind: str  # "summary" | "detail"
     start: int = 0
     stop: int = 0
-    groups: tuple[tuple[int, int, int], ...] = ()
+    groups: tuple[Slice, ...] = ()
     total_rows: int = 0
     part_count: int = 1
+    breaks: tuple[int, ...] = ()
 
     @property
     def rows(self) -> int:
@@ -155,6 +134,7 @@ class PartSpec:
             "groups": [list(g) for g in self.groups],
             "totalRows": self.total_rows,
             "partCount": self.part_count,
+            "breaks": list(self.breaks),
         }
 
     @classmethod
@@ -167,6 +147,7 @@ class PartSpec:
             groups=tuple((int(g[0]), int(g[1]), int(g[2])) for g in data.get("groups") or ()),
             total_rows=int(data.get("totalRows", 0)),
             part_count=int(data.get("partCount", 1)),
+            breaks=tuple(int(b) for b in data.get("breaks") or ()),
         )
 
 
@@ -175,49 +156,135 @@ def plan_pdf_parts(
     rows_per_part: int = DEFAULT_ROWS_PER_PART,
     *,
     include_details: bool = True,
+    context: Mapping[str, Any] | None = None,
 ) -> list[PartSpec]:
-    """Part 0 is the summary; then detail parts of at most ``rows_per_part`` rows each.
+    """Part 0 is the summary; then detail parts of about ``rows_per_part`` rows each.
+
+    With the report's ``context`` (what the parts will be rendered from) the plan is paginated:
+    the summary is rendered once to see how much of its last page is left, that space takes
+    the first detail rows, and the detail parts are cut into whole pages (``pdf_layout``), so
+    no page but the report's last is left part-empty. Without it, parts are cut at exactly
+    ``rows_per_part`` rows and xhtml2pdf breaks the pages.
 
     ``include_details=False`` (the executive report) plans the summary part only.
     """
     if rows_per_part < 1:
         raise ValueError("rows_per_part must be at least 1")
-    slices: list[list[tuple[int, int, int]]] = []
-    if include_details and summary.row_count:
-        if not summary.has_rows:
-            raise ValueError("a summary rebuilt from its dict form has no rows to plan parts for")
-        current: list[tuple[int, int, int]] = []
-        room = rows_per_part
-        for gi, group in enumerate(summary.groups):
-            first = 0
-            while first < group.count:
-                take = min(room, group.count - first)
-                current.append((gi, first, first + take))
-                first += take
-                room -= take
-                if room == 0:
-                    slices.append(current)
-                    current, room = [], rows_per_part
-        if current:
-            slices.append(current)
-    part_count = 1 + len(slices)
-    specs = [PartSpec(index=0, kind="summary", total_rows=summary.row_count, part_count=part_count)]
-    offset = 0
-    for i, groups in enumerate(slices, start=1):
-        rows = sum(stop - start for _, start, stop in groups)
+    details = include_details and summary.row_count > 0
+    if details and not summary.has_rows:
+        raise ValueError("a summary rebuilt from its dict form has no rows to plan parts for")
+    if not details:
+        return [PartSpec(index=0, kind="summary", total_rows=summary.row_count)]
+    if context is None:
+        return _specs(summary.row_count, [], [[s] for s in _row_slices(summary, rows_per_part)])
+    layout = pdf_layout.Layout.of(context)
+    tail = pdf_layout.fill_tail(layout, _space_after_summary(context))
+    start = sum(end - first for _, first, end in tail)
+    pages = pdf_layout.paginate(
+        layout, pdf_layout.LANDSCAPE, first_capacity=None if not start else _full_page(), start=start
+    )
+    parts: list[list[list[Slice]]] = []  # parts -> pages -> slices
+    rows = rows_per_part
+    for page in pages:
+        if rows >= rows_per_part:
+            parts.append([])
+            rows = 0
+        parts[-1].append(page.slices)
+        rows += page.rows
+    return _specs(summary.row_count, tail, parts)
+
+
+def _full_page() -> float:
+    return pdf_layout.FRAME[pdf_layout.LANDSCAPE][1] * pdf_layout.FILL
+
+
+def _row_slices(summary: ReportSummary, rows_per_part: int) -> list[list[Slice]]:
+    """The detail rows cut into runs of ``rows_per_part`` (groups split where they must)."""
+    out: list[list[Slice]] = []
+    current: list[Slice] = []
+    room = rows_per_part
+    for gi, group in enumerate(summary.groups):
+        first = 0
+        while first < group.count:
+            take = min(room, group.count - first)
+            current.append((gi, first, first + take))
+            first += take
+            room -= take
+            if room == 0:
+                out.append(current)
+                current, room = [], rows_per_part
+    if current:
+        out.append(current)
+    return out
+
+
+def _merge(slices: Sequence[Slice]) -> list[Slice]:
+    """Consecutive slices of one group (split only by a page break) as one."""
+    out: list[Slice] = []
+    for gi, first, end in slices:
+        if out and out[-1][0] == gi and out[-1][2] == first:
+            out[-1] = (gi, out[-1][1], end)
+        else:
+            out.append((gi, first, end))
+    return out
+
+
+def _specs(total: int, tail: Sequence[Slice], parts: Sequence[Sequence[Sequence[Slice]]]) -> list[PartSpec]:
+    count = 1 + len(parts)
+    offset = sum(end - first for _, first, end in tail)
+    specs = [
+        PartSpec(index=0, kind="summary", stop=offset, groups=tuple(tail), total_rows=total, part_count=count)
+    ]
+    for i, pages in enumerate(parts, start=1):
+        start = offset
+        breaks = []
+        for page in pages:
+            if offset > start:
+                breaks.append(offset)
+            offset += sum(end - first for _, first, end in page)
         specs.append(
             PartSpec(
                 index=i,
                 kind="detail",
-                start=offset,
-                stop=offset + rows,
-                groups=tuple(groups),
-                total_rows=summary.row_count,
-                part_count=part_count,
+                start=start,
+                stop=offset,
+                groups=tuple(_merge([s for page in pages for s in page])),
+                total_rows=total,
+                part_count=count,
+                breaks=tuple(breaks),
             )
         )
-        offset += rows
     return specs
+
+
+# What is left below the summary's last line: the lowest text, less its descent and a gap for
+# whatever box or padding closes the summary, above the bottom margin.
+_DESCENT = 0.3  # of the font size
+_CLOSING_GAP = 12.0  # pt
+_BOTTOM_MARGIN = 16 * pdf_layout.MM
+
+
+def _summary_end(pdf: bytes) -> tuple[PdfReader, float]:
+    """The summary part's reader and how far up its last page its content ends (points from
+    the bottom edge, with the closing gap): where the detail rows that follow it may start."""
+    reader = PdfReader(io.BytesIO(pdf))
+    page = reader.pages[-1]
+    lowest = [float(page.mediabox.height)]
+
+    def visit(text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+        if text.strip():
+            y = cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+            lowest.append(y - _DESCENT * size * abs(cm[3] or 1))
+
+    page.extract_text(visitor_text=visit)
+    return reader, min(lowest) - _CLOSING_GAP
+
+
+def _space_after_summary(context: Mapping[str, Any]) -> float:
+    """Points free at the bottom of the summary's last page, measured on the summary rendered."""
+    summary_only = PartSpec(index=0, kind="summary", total_rows=context["summary"].row_count)
+    _, end = _summary_end(render_pdf_part(context, summary_only))
+    return max(end - _BOTTOM_MARGIN, 0.0)
 
 
 def dump_pdf_plan(specs: Sequence[PartSpec]) -> bytes:
@@ -229,102 +296,25 @@ def load_pdf_plan(data: bytes) -> list[PartSpec]:
     return [PartSpec.from_dict(p) for p in json.loads(data)["parts"]]
 
 
-# --- row layout ---------------------------------------------------------------------------
+# --- tables of a part ---------------------------------------------------------------------
 
 
-def _lines(text: str, width_pt: float) -> int:
-    """How many lines reportlab needs for ``text`` in ``width_pt`` (greedy, at spaces)."""
-    if not text:
-        return 1
-    space = stringWidth(" ", FONT, FONT_SIZE)
-    lines, used = 1, 0.0
-    for word in text.split():
-        w = stringWidth(word, FONT, FONT_SIZE)
-        if w > width_pt:  # a long word is broken wherever it has to be
-            extra = math.ceil(w / width_pt)
-            lines += extra - (1 if used == 0 else 0)
-            used = w - (extra - 1) * width_pt
-            continue
-        if used and used + space + w > width_pt:
-            lines += 1
-            used = w
-        else:
-            used = used + space + w if used else w
-    return lines
-
-
-@dataclass(slots=True)
-class _Row:
-    """A detail row as the template prints it: the strings of each cell and the row height."""
-
-    name: str
-    group: str
-    subscription: str
-    impact: str
-    updated: str
-    change: str = ""
-    monthly: str = ""
-    annual: str = ""
-    height: str = ""  # for the <td height> attribute, in pt
-
-
-@dataclass(slots=True)
-class _Block:
-    """One group's slice in a part: heading, then tables of at most TABLE_ROWS rows."""
-
-    group: RecommendationGroup
-    number: int
-    continued: bool
-    columns: Sequence[tuple[str, int]]
-    savings: bool
-    tables: list[list[_Row]] = field(default_factory=list)
-
-
-def _row(
-    row: ResourceRow, columns: Sequence[tuple[str, int]], cost: bool, savings: bool, names: Mapping[str, str]
-) -> _Row:
-    usable = [w * MM - 2 * CELL_PAD_X for _, w in columns]
-    out = _Row(
-        name=row.resource_name or "(unnamed resource)",
-        group=row.resource_group or "Subscription-level",
-        subscription=names.get(row.subscription_id) or row.subscription_id,
-        impact=impact_label(row.impact),
-        updated=format_date(row.last_updated),
-    )
-    lines = max(
-        _lines(out.name, usable[0]) + _lines(out.group, usable[0]),
-        _lines(out.subscription, usable[1]),
-    )
-    if cost:
-        out.change = change_text(row, arrow="to")
-        if row.variants > 1:
-            out.change += f" ({row.variants - 1} more variant{'s' if row.variants > 2 else ''} not counted)"
-        lines = max(lines, _lines(out.change, usable[2]))
-    if savings and row.has_savings:
-        out.monthly = format_money(row.monthly_savings, row.currency)
-        out.annual = format_money(row.annual_savings, row.currency)
-        lines = max(lines, _lines(out.monthly, usable[-1]) + (_lines(out.annual, usable[-1]) if cost else 0))
-    # The row's height: its lines plus the cell's padding and a hair for rounding. Capped well
-    # below a page: a pathological value is shrunk into the cell rather than overflowing the page.
-    lines = min(lines, MAX_ROW_LINES)
-    out.height = f"{lines * LEADING + CELL_PAD_TOP + CELL_PAD_BOTTOM + 0.5:.1f}pt"
-    return out
-
-
-def _blocks(context: Mapping[str, Any], spec: PartSpec) -> list[_Block]:
-    groups: Sequence[RecommendationGroup] = context["groups"]
-    cost = bool(context["report"]["cost_columns"])
-    names: Mapping[str, str] = context["sub_names"]
-    blocks: list[_Block] = []
+def _tables(context: Mapping[str, Any], spec: PartSpec, orientation: str) -> list[pdf_layout.Table]:
+    """The part's tables: one per group slice, cut at the planned page breaks (a new table,
+    its heading "(continued)", on the next page) and at TABLE_ROWS rows."""
+    layout = pdf_layout.Layout.of(context)
+    breaks = set(spec.breaks)
+    tables: list[pdf_layout.Table] = []
+    offset = spec.start
     for gi, first, end in spec.groups:
-        group = groups[gi]
-        savings = group.has_savings
-        columns = COLUMNS_COST if cost else (COLUMNS_STANDARD if savings else COLUMNS_NO_SAVINGS)
-        rows = [_row(r, columns, cost, savings, names) for r in group.rows[first:end]]
-        block = _Block(group=group, number=gi + 1, continued=first > 0, columns=columns, savings=savings)
-        block.tables = [rows[i : i + TABLE_ROWS] for i in range(0, len(rows), TABLE_ROWS)]
-        blocks.append(block)
-    return blocks
+        cut = first
+        for i in range(first, end):
+            if i > cut and (offset + i - first in breaks or i - cut >= TABLE_ROWS):
+                tables.append(layout.table(gi, cut, i, orientation, new_page=offset + cut - first in breaks))
+                cut = i
+        tables.append(layout.table(gi, cut, end, orientation, new_page=offset + cut - first in breaks))
+        offset += end - first
+    return tables
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -349,8 +339,58 @@ def _relaxed_gc() -> Iterator[None]:
         gc.set_threshold(*saved)
 
 
+class _KeepWithStart(KeepTogether):  # type: ignore[misc]
+    """keep-with-next (the templates' headings) that needs only the start of what follows.
+
+    reportlab keeps a heading and the whole block after it together, so a heading before a
+    table taller than what is left of the page moved both to the next page and left the rest
+    of this one blank. Here, when the heading and the first piece of the block fit, they stay;
+    only when not even that fits does the heading go to the next page with its block."""
+
+    def split(self, aW: float, aH: float) -> list[Any]:  # noqa: N803 - reportlab's names
+        if getattr(self, "_wrapInfo", None) != (aW, aH):
+            self.wrap(aW, aH)
+        *heads, follow = self._content
+        if heads and self._H > aH:
+            _, used = _listWrapOn(heads, aW, self.canv)
+            pieces = follow.splitOn(self.canv, aW, aH - used) if aH > used else []
+            if len(pieces) >= 2:
+                more = [_continued(heads[-1])] if _is_heading(heads[-1]) else []
+                return [*heads, pieces[0], *more, *pieces[1:]]
+        return list(super().split(aW, aH))
+
+
+class _ContinuedHeading(Paragraph):  # type: ignore[misc]
+    """A section heading repeated, marked "(continued)", where its block runs onto a page."""
+
+
+def _is_heading(flowable: Any) -> bool:
+    return isinstance(flowable, _ContinuedHeading) or getattr(flowable, "outlineLevel", None) is not None
+
+
+def _continued(heading: Any) -> _ContinuedHeading:
+    if isinstance(heading, _ContinuedHeading):
+        return _ContinuedHeading(heading.text, heading.style)
+    style = heading.style
+    copy = ParagraphStyle(
+        "continued",
+        fontName=style.fontName,
+        fontSize=style.fontSize,
+        leading=style.leading,
+        textColor=style.textColor,
+        spaceAfter=5,
+        keepWithNext=1,
+    )
+    return _ContinuedHeading(pdf_tables.text(f"{heading.getPlainText().strip()} (continued)"), copy)
+
+
+# Every xhtml2pdf document groups keep-with-next flowables with this class.
+PmlBaseDoc._initArgs = {**BaseDocTemplate._initArgs, "keepTogetherClass": _KeepWithStart}
+
+
 def html_to_pdf(html: str) -> bytes:
     """Convert one part's markup with xhtml2pdf: no fetches, errors raised, bytes returned."""
+    typeface.register()
     out = io.BytesIO()
     with _render_lock, _relaxed_gc():
         status = pisa.CreatePDF(
@@ -366,49 +406,155 @@ def html_to_pdf(html: str) -> bytes:
     return out.getvalue()
 
 
-def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> str:
-    """The xhtml2pdf markup of one part (exposed for tests and debugging)."""
+def _checked(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> PartSpec:
     spec = part_spec if isinstance(part_spec, PartSpec) else PartSpec.from_dict(part_spec)
-    env = get_environment()
     summary: ReportSummary = context["summary"]
     if spec.total_rows != summary.row_count:
         raise ValueError(
             f"part {spec.index} was planned for {spec.total_rows} rows but the summary has "
             f"{summary.row_count}: plan and render from the same data"
         )
-    common = {"part": spec, "layout": _layout(), "category_colors": CATEGORY_COLORS}
-    if spec.kind == "summary":
-        return env.get_template(SUMMARY_TEMPLATE).render({**context, **common})
-    if spec.kind != "detail":
+    if spec.kind not in ("summary", "detail"):
         raise ValueError(f"unknown part kind {spec.kind!r}")
-    if not context["report"]["show_resources"]:
+    if spec.kind == "detail" and not context["report"]["show_resources"]:
         raise ValueError("this report type has no detail parts")
-    return env.get_template(DETAIL_TEMPLATE).render({**context, **common, "blocks": _blocks(context, spec)})
+    return spec
+
+
+def render_part_html(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> str:
+    """The xhtml2pdf markup of the summary part (exposed for tests and debugging); the detail
+    tables have none, they are drawn by ``pdf_tables``."""
+    spec = _checked(context, part_spec)
+    if spec.kind != "summary":
+        raise ValueError("only the summary part is rendered from markup")
+    values = {
+        **context,
+        "part": spec,
+        "layout": _layout(),
+        "category_colors": CATEGORY_COLORS,
+        "font_family": typeface.FAMILY,
+        "orientation": pdf_layout.PORTRAIT,
+    }
+    return get_environment().get_template(SUMMARY_TEMPLATE).render(values)
+
+
+def detail_tables(
+    context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]
+) -> list[pdf_layout.Table]:
+    """The tables a part draws, as planned (exposed for tests)."""
+    spec = _checked(context, part_spec)
+    orientation = pdf_layout.PORTRAIT if spec.kind == "summary" else pdf_layout.LANDSCAPE
+    return _tables(context, spec, orientation) if spec.groups else []
 
 
 def _layout() -> dict[str, Any]:
+    """The sizes pdf_layout measures with, for the summary's CSS (one source for both)."""
+    x = pdf_layout.CELL_PAD_X
     return {
-        "font_size": FONT_SIZE,
-        "leading": LEADING,
-        "pad": f"{CELL_PAD_TOP}pt {CELL_PAD_X}pt {CELL_PAD_BOTTOM}pt {CELL_PAD_X}pt",
+        "font_size": pdf_layout.FONT_SIZE,
+        "leading": pdf_layout.LEADING,
+        "pad": f"{pdf_layout.CELL_PAD_TOP}pt {x}pt {pdf_layout.CELL_PAD_BOTTOM}pt {x}pt",
+        "head_pad": f"{pdf_layout.HEAD_PAD_TOP}pt {x}pt {pdf_layout.HEAD_PAD_BOTTOM}pt {x}pt",
     }
 
 
 def render_pdf_part(context: Mapping[str, Any], part_spec: PartSpec | Mapping[str, Any]) -> bytes:
-    """Render one planned part to PDF bytes (a document of its own)."""
-    return html_to_pdf(render_part_html(context, part_spec))
+    """Render one planned part to PDF bytes (a document of its own).
+
+    The summary part is xhtml2pdf's (the templates); the detail rows are drawn by reportlab
+    (``pdf_tables``): a detail part's pages entirely, and in the summary part the rows planned
+    below the summary, laid over its last page."""
+    spec = _checked(context, part_spec)
+    pdf = _render_part(context, spec)
+    appendix = _appendix(context, spec)
+    if appendix is None:
+        return pdf
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.append(PdfReader(io.BytesIO(appendix)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _appendix(context: Mapping[str, Any], spec: PartSpec) -> bytes | None:
+    """The subscriptions appendix, after the last part, when the body lists only some of them."""
+    if spec.index != spec.part_count - 1 or not context.get("scope_appendix"):
+        return None
+    if context["report"]["type"] == "executive":
+        return None
+    values = {
+        **context,
+        "part": spec,
+        "layout": _layout(),
+        "font_family": typeface.FAMILY,
+        "orientation": pdf_layout.PORTRAIT,
+    }
+    return html_to_pdf(get_environment().get_template(APPENDIX_TEMPLATE).render(values))
+
+
+def _render_part(context: Mapping[str, Any], spec: PartSpec) -> bytes:
+    cost = bool(context["report"]["cost_columns"])
+    title = str(context["report"].get("detail_title") or pdf_tables.SECTION_TITLE)
+    tables = detail_tables(context, spec)
+    if spec.kind == "detail":
+        return pdf_tables.render_detail_pages(tables, cost=cost, section=spec.start == 0, title=title)
+    summary = html_to_pdf(render_part_html(context, spec))
+    if not tables:
+        return summary
+    reader, end = _summary_end(summary)
+    tail = PdfReader(io.BytesIO(pdf_tables.render_tail(tables, cost=cost, frame_top=end, title=title)))
+    writer = PdfWriter(clone_from=reader)
+    writer.pages[-1].merge_page(tail.pages[0])
+    for extra in tail.pages[1:]:  # only if the plan and this render disagree: rows are never lost
+        log.warning("Detail rows planned below the summary ran onto a page of their own")
+        writer.add_page(extra)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 # --- merging ------------------------------------------------------------------------------
 
-_FOOTER_FONT = "/ARFooter"
-_FOOTER_SIZE = 7
+_FOOTER_SIZE = 8.5
+_FOOTER_COLOR = (0.36, 0.4, 0.46)
+_FONT_NAME = re.compile(rb"/(F\d+(?:\+\d+)?) ")
 
 
-def _pdf_text(text: str) -> bytes:
-    """A PDF literal string in WinAnsi (what the standard Helvetica font encodes)."""
-    raw = text.encode("cp1252", "replace")
-    return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+def _footer_overlay(sizes: Sequence[tuple[float, float]], footer: str, number_pages: bool) -> bytes:
+    """One page per page of the merged file, with its footer and page number only, drawn by
+    reportlab in the report's own fonts (embedded), so any title prints."""
+    typeface.register()
+    out = io.BytesIO()
+    canvas = Canvas(out, initialFontName=typeface.SANS, pageCompression=1)
+    total = len(sizes)
+    margin, baseline = 14 * pdf_layout.MM, 7 * pdf_layout.MM
+    for number, (width, height) in enumerate(sizes, start=1):
+        canvas.setPageSize((width, height))
+        canvas.setFillColorRGB(*_FOOTER_COLOR)
+        label = f"Page {number} of {total}" if number_pages else ""
+        label_x = width - margin - typeface.text_width(label, _FOOTER_SIZE)
+        x = margin
+        if footer:
+            room = label_x - margin - 12 if label else width - 2 * margin
+            for run, font in typeface.runs(_fit(footer, room)):
+                canvas.setFont(font, _FOOTER_SIZE)
+                canvas.drawString(x, baseline, run)
+                x += typeface.text_width(run, _FOOTER_SIZE)
+        if label:
+            canvas.setFont(typeface.SANS, _FOOTER_SIZE)
+            canvas.drawString(label_x, baseline, label)
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def _fit(text: str, width: float) -> str:
+    """The footer cut with an ellipsis where it would run into the page number."""
+    if typeface.text_width(text, _FOOTER_SIZE) <= width:
+        return text
+    while text and typeface.text_width(text + "\u2026", _FOOTER_SIZE) > width:
+        text = text[:-1]
+    return text.rstrip() + "\u2026"
 
 
 def _inherited(page: Any, key: str) -> Any:
@@ -425,36 +571,26 @@ def _inherited(page: Any, key: str) -> Any:
 def _stamp_footer(writer: PdfWriter, footer: str, number_pages: bool) -> None:
     """Footer text on the left and 'Page i of n' on the right of every page of the merged file.
 
-    Appended as one small content stream per page (the page's own content is wrapped in q/Q),
-    rather than merging an overlay page, which would re-parse every page's content.
+    The stamps are drawn on an overlay (``_footer_overlay``) whose content streams are appended
+    to each page, with its fonts (renamed /AR...) added to the page's resources; the page's own
+    content is wrapped in q/Q. That is rather than merging the overlay pages, which would
+    re-parse every page's content.
     """
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-        }
-    )
-    font_ref = writer._add_object(font)
+    sizes = [(float(p.mediabox.width), float(p.mediabox.height)) for p in writer.pages]
+    overlay = PdfReader(io.BytesIO(_footer_overlay(sizes, footer, number_pages)))
+    cloned: dict[Any, Any] = {}  # the overlay's font objects, added to the writer once each
     push = DecodedStreamObject()
     push.set_data(b"q\n")
     push_ref = writer._add_object(push)
-    total = len(writer.pages)
-    margin = 12 * MM
-    baseline = 7 * MM
-    for number, page in enumerate(writer.pages, start=1):
-        width = float(page.mediabox.width)
-        ops = [b"Q", b"q 0.36 0.4 0.46 rg BT", _FOOTER_FONT.encode() + b" %d Tf" % _FOOTER_SIZE]
-        if footer:
-            ops.append(b"%.2f %.2f Td " % (margin, baseline) + _pdf_text(footer) + b" Tj")
-        if number_pages:
-            label = f"Page {number} of {total}"
-            x = width - margin - stringWidth(label, "Helvetica", _FOOTER_SIZE)
-            ops.append(b"1 0 0 1 %.2f %.2f Tm " % (x, baseline) + _pdf_text(label) + b" Tj")
-        ops.append(b"ET Q")
+    for page, stamp_page in zip(writer.pages, overlay.pages, strict=True):
+        stamp_resources: Any = stamp_page["/Resources"].get_object()
+        stamp_fonts: Any = stamp_resources.get("/Font")
+        stamp_fonts = stamp_fonts.get_object() if stamp_fonts is not None else DictionaryObject()
+        data = stamp_page.get_contents()
         stamp = DecodedStreamObject()
-        stamp.set_data(b"\n".join(ops) + b"\n")
+        stamp.set_data(
+            b"Q q\n" + _FONT_NAME.sub(rb"/AR\1 ", data.get_data() if data is not None else b"") + b"\nQ\n"
+        )
         stamp_ref = writer._add_object(stamp)
 
         resources = _inherited(page, "/Resources")
@@ -464,9 +600,14 @@ def _stamp_footer(writer: PdfWriter, footer: str, number_pages: bool) -> None:
             resources = DictionaryObject(resources)
         page[NameObject("/Resources")] = resources
         fonts = resources.get("/Font")
-        fonts = fonts.get_object() if fonts is not None else DictionaryObject()
+        fonts = DictionaryObject(fonts.get_object()) if fonts is not None else DictionaryObject()
         resources[NameObject("/Font")] = fonts
-        fonts[NameObject(_FOOTER_FONT)] = font_ref
+        for name, ref in stamp_fonts.items():
+            key = ref.idnum if hasattr(ref, "idnum") else id(ref)
+            if key not in cloned:
+                copy = ref.get_object().clone(writer)
+                cloned[key] = copy.indirect_reference or writer._add_object(copy)
+            fonts[NameObject("/AR" + name[1:])] = cloned[key]
 
         contents = page.get("/Contents")
         existing: list[Any] = []

@@ -99,6 +99,10 @@ def test_the_app_is_shipped_whole(publish: tuple[list[str], set[str]]) -> None:
     assert any(p.startswith("shared/rendering/templates/") for p in set(tracked_files()) & kept)
     assert "shared/rendering/templates/new_section.html" in kept
     assert "shared/rendering/fonts/NotoSans-Regular.ttf" in kept
+    # the PDF's fonts and their licences, as they are in the repository
+    fonts = {p for p in tracked_files() if p.startswith("shared/rendering/fonts/")}
+    assert {f"shared/rendering/fonts/{f}" for f in ("DejaVuSans.ttf", "WenQuanYiMicroHei-CJK.ttf")} <= fonts
+    assert fonts <= kept
 
 
 def test_nothing_else_is_shipped(publish: tuple[list[str], set[str]]) -> None:

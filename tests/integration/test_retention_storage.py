@@ -67,15 +67,16 @@ def make_report(stores: Stores, *, requested_at: datetime, finish: bool = True, 
     create_report(table, report)
     pipeline.begin_report(rid, rid, store=table, retry=RetrySpec(1, 1000), fetch_timeout_s=60)
     if csv:
-        line = "Cost,High,Right-size,{sub},Sub,rg1,vm1,Virtual machine,2026-11-01,Save,100,USD,,,,,"
-        stores.uploads.upload(
-            csv_blob_name(rid), (",".join(HEADER_2025) + "\n" + line.format(sub=SUBS[0]) + "\n").encode()
-        )
+        line = "Cost,High,Right-size,{sub},Sub,rg1,vm{i},Virtual machine,2026-11-01,Save,100,USD,,,,,"
+        # enough rows for detail parts of their own past what fits below the summary
+        lines = "".join(line.format(sub=SUBS[0], i=i) + "\n" for i in range(60))
+        stores.uploads.upload(csv_blob_name(rid), (",".join(HEADER_2025) + "\n" + lines).encode())
         outcome = pipeline.import_csv_report(rid, store=table, uploads=stores.uploads)
         pipeline.record_fetch_outcome(rid, outcome, store=table)
     else:
         for n, sub in enumerate(SUBS):
-            recs = [make_recommendation(i, subscription=sub) for i in range(n * 10, n * 10 + 7)]
+            # enough rows for detail parts of their own past what fits below the summary
+            recs = [make_recommendation(i, subscription=sub) for i in range(n * 100, n * 100 + 40)]
             count = pipeline.persist_recommendations(rid, recs, table)
             pipeline.record_fetch_outcome(rid, FetchOutcome(sub, ok=True, count=count), store=table)
     summary = pipeline.summarize_report(rid, store=table, files=files, rows_per_part=4)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from shared.models import Report, ReportFilters, ReportStatus, ReportType
 from shared.rendering import load_pdf_plan
 from shared.rendering.pdf import footer_text
 from shared.report_service import csv_blob_name
+from shared.summary_store import load_summary
 from tests.conftest import make_recommendation
 from tests.fakes import MemoryFiles, MemoryTable
 from tests.portal_csv import HEADER_2025
@@ -181,17 +183,23 @@ def test_summarize_stores_the_pdf_plan_and_each_part_renders_its_slice_of_it(tab
     seed(table, 12)
     result = pipeline.summarize_report(RID, store=table, files=files, rows_per_part=5)
     plan = load_pdf_plan(files.download(f"{RID}/pdf-plan.json"))
-    assert result.pdf_parts == len(plan) == 1 + 3  # the summary, then 12 rows in parts of 5
-    assert [(p.kind, p.rows) for p in plan] == [("summary", 0), ("detail", 5), ("detail", 5), ("detail", 2)]
+    # The summary, ending with the rows that fit below it; then parts of whole pages holding
+    # at least 5 rows each (the last one what is left), covering the 12 rows once, in order.
+    assert result.pdf_parts == len(plan) >= 2
+    assert plan[0].kind == "summary" and plan[0].start == 0
+    assert all(p.kind == "detail" for p in plan[1:])
+    assert [p.start for p in plan[1:]] == [p.stop for p in plan[:-1]] and plan[-1].stop == 12
+    assert all(p.rows >= 5 for p in plan[1:-1]) and plan[-1].rows > 0
     assert table.get_report(RID).status is ReportStatus.GENERATING
 
-    last = pipeline.render_pdf_part_file(RID, 3, store=table, files=files)
-    assert last.blob == f"{RID}/parts/part-0003.pdf"
+    last_index = len(plan) - 1
+    last = pipeline.render_pdf_part_file(RID, last_index, store=table, files=files)
+    assert last.blob == f"{RID}/parts/part-{last_index:04d}.pdf"
     text = pdf_text(files.download(last.blob))
     names = [line for line in text.splitlines() if line.startswith("vm-")]
-    assert len(names) == 2  # the plan's last slice, not a plan the part made up itself
+    assert len(names) == plan[-1].rows  # the plan's last slice, not a plan the part made up itself
     with pytest.raises(PermanentError) as err:
-        pipeline.render_pdf_part_file(RID, 4, store=table, files=files)
+        pipeline.render_pdf_part_file(RID, len(plan), store=table, files=files)
     assert err.value.code == "invalid_part"
 
 
@@ -332,3 +340,41 @@ def test_a_failed_report_is_never_completed(table, files):
     with pytest.raises(PermanentError) as err:
         pipeline.finalize_report(RID, {"html": f"{RID}/report.html"}, {}, store=table, files=files)
     assert err.value.code == "conflict" and table.get_report(RID).status is ReportStatus.FAILED
+
+
+# -- what changed since the previous report -----------------------------------------------------
+
+PREVIOUS = "0b0e8f5c-4c55-4b43-9d3c-9b0e3f3b1a00"
+
+
+def test_the_executive_compares_with_the_previous_report_of_the_same_scope(table, files):
+    earlier = datetime(2026, 10, 30, 9, 0, tzinfo=UTC)
+    store_report(table, report_id=PREVIOUS, report_type=ReportType.EXECUTIVE, requested_at=earlier)
+    table.save_recommendations(PREVIOUS, [make_recommendation(i) for i in range(0, 6)])  # items 0-5
+    pipeline.summarize_report(PREVIOUS, store=table, files=files)
+    previous = table.get_report(PREVIOUS)
+    previous.status = ReportStatus.COMPLETED
+    table.save_report(previous)
+    # another type and another scope are not compared with
+    store_report(table, report_id="0b0e8f5c-4c55-4b43-9d3c-9b0e3f3b1a02", requested_at=earlier)
+
+    store_report(table, report_type=ReportType.EXECUTIVE)
+    table.save_recommendations(RID, [make_recommendation(i) for i in range(3, 10)])  # 3-5 stay, 6-9 new
+    pipeline.summarize_report(RID, store=table, files=files)
+    summary = load_summary(files.download(f"{RID}/summary.json"))
+    assert summary.changes is not None
+    assert (summary.changes["new"], summary.changes["resolved"], summary.changes["stillOpen"]) == (4, 3, 3)
+    assert summary.changes["previousReportId"] == PREVIOUS
+    html = files.download(pipeline.render_html_file(RID, store=table, files=files).blob).decode()
+    assert "Since the previous report" in html and "executive summary of 2026-10-30" in html
+    [usd] = summary.changes["savings"]
+    sign = "+" if Decimal(usd["deltaMonthly"]) > 0 else "\u2212"
+    assert f"{sign}USD " in html  # the change per currency, signed
+
+
+def test_no_comparison_without_a_previous_report_of_the_same_scope(table, files):
+    store_report(table, report_type=ReportType.EXECUTIVE)
+    seed(table)
+    pipeline.summarize_report(RID, store=table, files=files)
+    summary = load_summary(files.download(f"{RID}/summary.json"))
+    assert summary.changes is None

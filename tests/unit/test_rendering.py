@@ -3,6 +3,8 @@ and PDF (part planning, rendering, merging, no remote fetches)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import http.server
 import io
 import json
@@ -32,7 +34,13 @@ from shared.rendering import (
     write_merged_pdf,
 )
 from shared.rendering import pdf as pdf_module
-from shared.rendering.environment import get_environment, is_https_url
+from shared.rendering.environment import (
+    content_security_policy,
+    get_environment,
+    is_https_url,
+    report_csp,
+    table_tools_scripts,
+)
 from shared.summary import ReportSummary, summarize
 
 SUB_PROD = "0b1f6471-1bf0-4dda-aec3-cb9272f09590"
@@ -41,14 +49,18 @@ SUBS = {SUB_PROD: "Contoso Production", SUB_DEV: "Contoso Dev/Test"}
 GENERATED = datetime(2031, 1, 2, 9, 45, tzinfo=UTC)
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = '"><img src=x onerror=alert(1)>'
+# Advisor's text is reduced to plain text (tags dropped, entities unescaped: shared.text), so
+# hostile text reaches the templates through entities and must come out escaped again.
+XSS_SCRIPT_TEXT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+XSS_IMG_TEXT = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
 
 TYPES = {
     # key: (category, impact, problem)
     "rel": ("reliability", "high", "Enable Backups on your virtual machines"),
-    "sec": ("security", "high", f"Storage accounts should restrict network access {XSS_SCRIPT}"),
+    "sec": ("security", "high", f"Storage accounts should restrict network access {XSS_SCRIPT_TEXT}"),
     "perf": ("performance", "medium", "Use Premium SSD managed disks"),
     "cost": ("cost", "high", "Right-size or shutdown underutilized virtual machines"),
-    "ops": ("operational_excellence", "low", f"Create a service health alert {XSS_IMG}"),
+    "ops": ("operational_excellence", "low", f"Create a service health alert {XSS_IMG_TEXT}"),
 }
 
 
@@ -178,10 +190,10 @@ def test_html_escapes_text_from_the_api(detailed_html):
     assert "Contoso &lt;Ltd&gt;" in detailed_html
 
 
-def test_html_shows_potential_benefits_escaped():
-    rec = make_rec(1, next(iter(TYPES)), potential_benefits="Saves <b>money</b> & time")
+def test_html_shows_potential_benefits_as_text_escaped():
+    rec = make_rec(1, next(iter(TYPES)), potential_benefits="Saves <b>money</b> & time &lt;b&gt;")
     html = render_html(context_for([rec], ReportType.DETAILED))
-    assert "Saves &lt;b&gt;money&lt;/b&gt; &amp; time" in html
+    assert "Saves money &amp; time &lt;b&gt;" in html  # markup reduced to text, the text escaped
     assert "<b>money</b>" not in html
 
 
@@ -198,7 +210,10 @@ class _ResourceAudit(HTMLParser):
         self.src: list[str] = []
         self.hrefs: list[str] = []
         self.styles: list[str] = []
+        self.scripts: list[str] = []
+        self.csp: list[str] = []
         self._in_style = False
+        self._in_script = False
 
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
@@ -209,14 +224,21 @@ class _ResourceAudit(HTMLParser):
             self.hrefs.append(attrs["href"])
         if "style" in attrs:
             self.styles.append(attrs["style"] or "")
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "content-security-policy":
+            self.csp.append(attrs.get("content") or "")
         self._in_style = tag == "style"
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
 
     def handle_endtag(self, tag):
-        self._in_style = False
+        self._in_style = self._in_script = False
 
     def handle_data(self, data):
         if self._in_style:
             self.styles.append(data)
+        if self._in_script:
+            self.scripts[-1] += data
 
 
 @pytest.mark.parametrize("report_type", list(ReportType))
@@ -224,12 +246,43 @@ def test_html_is_self_contained(recs, report_type):
     audit = _ResourceAudit()
     audit.feed(render_html(context_for(recs, report_type)))
     assert "style" in audit.tags and "table" in audit.tags  # the parser did see the document
-    for tag in ("script", "link", "img", "iframe", "object", "embed", "video", "audio", "source", "base"):
+    for tag in ("link", "img", "iframe", "object", "embed", "video", "audio", "source", "base"):
         assert tag not in audit.tags
+    # one script, the table tools, which the page's policy allows by hash and nothing else
+    assert audit.scripts == table_tools_scripts(get_environment())
+    assert audit.csp == [report_csp()]
     assert audit.src == []
     css = " ".join(audit.styles).lower()
     assert "@import" not in css and "url(" not in css and "@font-face" not in css
     assert all(h.startswith(("https://", "#")) for h in audit.hrefs), audit.hrefs
+
+
+def test_the_report_policy_allows_only_the_table_tools_script_and_fetches_nothing():
+    scripts = table_tools_scripts(get_environment())
+    assert len(scripts) == 1 and "data-table" in scripts[0]
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode("ascii")
+    policy = report_csp()
+    assert f"script-src 'sha256-{digest}';" in policy
+    assert policy.startswith("default-src 'none';") and "img-src data:;" in policy
+    assert "unsafe-eval" not in policy and "http" not in policy
+    assert "script-src 'none';" in content_security_policy([])
+    # the script reads the page and rearranges rows: no code from strings, no markup from strings,
+    # nothing fetched or stored
+    for word in (
+        "eval(",
+        "Function(",
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "fetch(",
+        "XMLHttpRequest",
+        "import(",
+        "localStorage",
+        'setTimeout("',
+        "http",
+    ):
+        assert word not in scripts[0], word
 
 
 def test_html_shows_what_every_report_shows(detailed_html):
@@ -241,7 +294,7 @@ def test_html_shows_what_every_report_shows(detailed_html):
     assert "By category" in html and "By impact" in html
     assert "EUR 2,105.25" in html and "USD 1,503.75" in html  # savings per currency, not summed
     savings_section = html.split("<h2>Potential savings</h2>")[1].split("</table>")[0]
-    currency_rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">", savings_section)
+    currency_rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\"[^>]*>", savings_section)
     assert currency_rows == ["EUR", "USD", "Unknown currency"]  # one row per currency, no grand total
     assert "1 recommendation states savings without a currency" in html
     assert "upper bound" in html
@@ -272,7 +325,7 @@ def test_html_report_types_include_only_their_categories(recs):
     assert sec_problem not in ops and cost_problem not in ops
 
     executive = render_html(context_for(recs, ReportType.EXECUTIVE))
-    assert "Top recommendations" in executive and cost_problem in executive
+    assert "Top risks" in executive and cost_problem in executive
     assert "rel-resource-003" not in executive  # no per-resource tables
     assert 'class="group"' not in executive
 
@@ -335,8 +388,9 @@ def test_continued_groups_say_so_in_the_part_markup(recs):
     specs = plan_pdf_parts(ctx["summary"], rows_per_part=4)
     continued = [p for p in specs[1:] if any(a > 0 for _, a, _ in p.groups) and p.groups[0][1] > 0]
     assert continued
-    markup = pdf_module.render_part_html(ctx, continued[0])
-    assert "(continued)" in markup
+    tables = pdf_module.detail_tables(ctx, continued[0])
+    assert tables[0].continued and tables[0].heading.title.endswith("(continued)")
+    assert "(continued)" in pdf_text(render_pdf_part(ctx, continued[0]))
 
 
 def test_part_rendering_refuses_a_plan_for_other_data(recs):
@@ -365,7 +419,9 @@ def merged(parts: list[bytes], **kw) -> bytes:
 def whole_pdf(ctx: dict, rows_per_part: int = 1000) -> bytes:
     """The PDF as the pipeline makes it: planned once, rendered part by part, merged."""
     report_type = ReportType(ctx["report"]["type"])
-    specs = plan_pdf_parts(ctx["summary"], rows_per_part, include_details=shows_resources(report_type))
+    specs = plan_pdf_parts(
+        ctx["summary"], rows_per_part, include_details=shows_resources(report_type), context=ctx
+    )
     return merged([render_pdf_part(ctx, spec) for spec in specs], title=ctx["report"]["title"])
 
 
@@ -398,10 +454,18 @@ def test_merged_page_count_is_the_sum_of_the_parts(detailed_parts):
 
 EXPECTED_PROBLEMS = {
     ReportType.DETAILED: {"rel", "sec", "perf", "cost", "ops"},
-    ReportType.EXECUTIVE: {"rel", "sec", "perf", "cost", "ops"},  # in the top recommendations table
+    ReportType.EXECUTIVE: {"rel", "sec", "perf", "cost", "ops"},  # top actions (cost) and top risks
     ReportType.COST: {"cost"},
     ReportType.SECURITY: {"sec"},
     ReportType.OPERATIONS: {"rel", "perf", "ops"},
+}
+
+
+DETAIL_HEADINGS = {
+    ReportType.DETAILED: "Recommendations and affected resources",
+    ReportType.COST: "What to buy and what to change",
+    ReportType.SECURITY: "Findings and the resources they affect",
+    ReportType.OPERATIONS: "Findings by workload area",
 }
 
 
@@ -417,11 +481,12 @@ def test_render_pdf_by_report_type(recs, report_type):
         short = problem.split(" <")[0].split(' "')[0][:30]
         assert (short in text) is (kind in EXPECTED_PROBLEMS[report_type]), (kind, short)
     if report_type is ReportType.EXECUTIVE:
-        assert "rel-resource-003" not in text and "Top recommendations" in text
+        assert "rel-resource-003" not in text and "Top risks" in text
     else:
-        assert "Recommendations and affected resources" in text
+        assert DETAIL_HEADINGS[report_type] in text
     if report_type is ReportType.COST:
-        assert "cost-resource-003" in text and "Standard_D8s_v5 to Standard_D4s_v5" in text
+        assert "cost-resource-003" in text  # the change may wrap within its cell:
+        assert "Standard_D8s_v5 to" in text and "Standard_D4s_v5" in text
 
 
 def test_report_meta_from_a_json_dict(recs):
@@ -574,7 +639,7 @@ def test_the_cover_takes_the_customers_accent_colour(recs, given, shown):
     ctx = context_for(recs, ReportType.EXECUTIVE, accent_color=given)
     html = render_html(ctx)
     assert f"--accent: {shown};" in html
-    assert "display: none" not in html and "<script>" not in html
+    assert "body { display: none" not in html and html.count("<script>") == 1  # the table tools only
     summary_part = plan_pdf_parts(ctx["summary"], rows_per_part=50)[0]
     markup = pdf_module.render_part_html(ctx, summary_part)
     assert f"border-left: 3pt solid {shown};" in markup and f".eyebrow {{ color: {shown};" in markup
