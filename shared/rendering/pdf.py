@@ -283,7 +283,8 @@ def _summary_end(pdf: bytes) -> tuple[PdfReader, float]:
 def _space_after_summary(context: Mapping[str, Any]) -> float:
     """Points free at the bottom of the summary's last page, measured on the summary rendered."""
     summary_only = PartSpec(index=0, kind="summary", total_rows=context["summary"].row_count)
-    _, end = _summary_end(render_pdf_part(context, summary_only))
+    # the summary alone: without an appendix a last part carries (render_pdf_part)
+    _, end = _summary_end(_render_part(context, summary_only))
     return max(end - _BOTTOM_MARGIN, 0.0)
 
 

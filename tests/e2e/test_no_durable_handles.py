@@ -100,6 +100,9 @@ def test_no_route_answers_with_a_management_url_or_a_host_key(
     assert call("DELETE", by_id, f"/api/reports/{report_id}").status_code == 204
 
     call("GET", "health", "/api/health", key=False)
+    call("GET", "openapi.json", "/api/openapi.json", key=False)
+    call("GET", "connection", "/api/connection")
+    call("GET", "connection", "/api/connection", key=False)
 
     # Customers and subscriptions, the connection test among them (it starts an orchestration).
     customer = call("POST", "customers", "/api/customers", json={"name": "Handles"}).json()["customerId"]

@@ -25,6 +25,7 @@ from shared.rendering import (
     render_pdf_part,
     write_merged_pdf,
 )
+from shared.rendering import pdf as pdf_module
 from shared.rendering import typeface as typeface_module
 from shared.rendering.pdf import PartSpec
 from shared.summary import summarize
@@ -240,3 +241,23 @@ def test_summary_tables_split_under_their_heading_and_repeat_it_continued():
     ]
     assert repeated, "no section heading repeated on the summary's later pages"
     assert all(r.count("(continued)") == 1 for r in repeated)
+
+
+def test_the_space_below_the_summary_is_measured_without_the_scope_appendix():
+    # Many subscriptions: the last part carries the subscriptions appendix. The first detail
+    # rows go below the summary's own last page, as measured on the summary alone, never on
+    # the appendix a render of the summary as the last part would add.
+    subs = {f"{i:08x}-1bf0-4dda-aec3-{i:012x}": f"Subscription {i}" for i in range(60)}
+    recs = [
+        dataclasses.replace(r, subscription_id=sub, subscription_name=subs[sub])
+        for r, sub in zip(tenant(120), list(subs) * 2, strict=True)
+    ]
+    meta = ReportMeta(report_type=ReportType.DETAILED, customer="Contoso", subscriptions=subs)
+    ctx = build_report_context(meta, summarize(recs), datetime(2026, 12, 2, tzinfo=UTC))
+    assert ctx["scope_appendix"]
+    summary_only = PartSpec(index=0, kind="summary", total_rows=120)
+    with_appendix = render_pdf_part(ctx, summary_only)  # a one-part plan: the appendix follows
+    alone = pdf_module._render_part(ctx, summary_only)
+    assert pages(with_appendix) > pages(alone)
+    _, end = pdf_module._summary_end(alone)
+    assert pdf_module._space_after_summary(ctx) == max(end - pdf_module._BOTTOM_MARGIN, 0.0)
