@@ -70,4 +70,4 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 clean:
-	rm -rf out .devhost .pytest_cache .ruff_cache .mypy_cache .system-deps
+	rm -rf out .devhost .pytest_cache .ruff_cache .mypy_cache .hypothesis .system-deps

@@ -1,5 +1,6 @@
 """``make bench``: every benchmark in one run, figures printed as medians and ratios.
 
+0. Input side: parsing the portal CSV, refusing a hostile one, summarizing 15,000 rows.
 1. Table writes: ours against a bare submit_transaction loop (N = 1,000 / 5,000 / 15,000).
 2. Rendering: HTML and PDF seconds and peak memory against reportlab directly (same N).
 3. End to end on devhost: 50 subscriptions x 300 recommendations, overhead, history size, with
@@ -18,10 +19,11 @@ import time
 def main() -> int:
     # Imported here, not at the top: the render benchmark's spawned workers re-import this
     # module, and the devhost stack's imports would inflate the peak memory they report.
-    from bench import e2e_bench, render_bench, table_bench
+    from bench import e2e_bench, parse_bench, render_bench, table_bench
 
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
+    parse_bench.print_rows(parse_bench.run())
     table_bench.print_rows(table_bench.run())
     render_bench.print_rows(render_bench.run())
     e2e_bench.print_e2e(e2e_bench.end_to_end())

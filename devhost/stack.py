@@ -25,7 +25,7 @@ from devhost.azure_standin import AzureStandIn
 from devhost.azurite import Azurite
 from devhost.functions_host import FunctionsHost
 from devhost.identity_endpoint import IdentityEndpoint
-from shared.settings import DEFAULT_RETENTION_SCHEDULE
+from shared.settings import DEFAULT_REPORT_SCHEDULE, DEFAULT_RETENTION_SCHEDULE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,6 +116,8 @@ class DevStack:
             self._set_env({
                 **self.standin.settings_env(),
                 "DURABLE_TASK_HUB": self._task_hub,
+                # The scheduled_reports timer binds "%REPORT_SCHEDULE%" (the sample's value).
+                "REPORT_SCHEDULE": DEFAULT_REPORT_SCHEDULE,
                 # The report_retention timer binds "%REPORT_RETENTION_SCHEDULE%" (the sample's value).
                 "REPORT_RETENTION_SCHEDULE": DEFAULT_RETENTION_SCHEDULE,
                 **self._storage_env(),

@@ -176,9 +176,17 @@ def advisor_client_for(subscription_id: str) -> Any:
     )
 
 
+@lru_cache(maxsize=1)
+def schedule_store() -> Any:
+    from .schedule_store import ScheduleStore
+
+    return ScheduleStore(table_store())
+
+
 def reset_customer_clients() -> None:
     for cached in (
         customer_store,
+        schedule_store,
         branding_files,
         subscription_secrets,
         _registered_advisor_client,

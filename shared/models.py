@@ -328,6 +328,7 @@ class Report:
     files: dict[str, str] = field(default_factory=dict)  # format -> blob name
     skipped_subscriptions: dict[str, str] = field(default_factory=dict)  # id -> reason
     instance_id: str = ""
+    schedule_id: str = ""  # the schedule that started it, if a schedule did
     retention_days: int = 0  # days its data is kept; 0: REPORT_RETENTION_DAYS (a schedule may keep more)
     # The caller's callback URL (a secret: it may carry a signature; never shown or logged) and
     # how delivering the finished report to it went (shared/callbacks.py).

@@ -76,14 +76,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_report(store: ReportTable, report: Report) -> Report:
+def _pending(report: Report) -> Report:
     report.status = ReportStatus.PENDING
     report.requested_at = report.requested_at or utcnow()
     report.instance_id = report.instance_id or report.report_id
     if report.callback_url and report.callback is None:
         report.callback = CallbackState()
-    store.save_report(report)
     return report
+
+
+def create_report(store: ReportTable, report: Report) -> Report:
+    """Store ``report`` as pending."""
+    store.save_report(_pending(report))
+    return report
+
+
+def create_report_once(store: ReportTable, report: Report) -> bool:
+    """Store ``report`` as pending only if no report has its id yet: False (nothing written) if
+    one has. What makes a run that may be attempted twice (a schedule's, whose report id is
+    derived from the run) one report."""
+    return store.create_report(_pending(report))
 
 
 def set_status(
@@ -249,6 +261,7 @@ def report_resource(
         "source": report.source,
         "customer": report.customer or None,
         "customerId": report.customer_id or None,
+        "scheduleId": report.schedule_id or None,
         "scope": {
             "subscriptionIds": report.subscription_ids,
             "subscriptionsLeftOut": [
@@ -286,6 +299,19 @@ def report_resource(
             "lastError": report.callback.last_error or None,
         }
     return resource
+
+
+def report_list_item(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """One report in a listing (``GET /api/reports``, a schedule's reports), from its index row."""
+    return {
+        "reportId": row["report_id"],
+        "status": row["status"],
+        "reportType": row["report_type"],
+        "requestedAt": row.get("requested_at") or None,
+        "customerId": row.get("customer_id") or None,
+        "scheduleId": row.get("schedule_id") or None,
+        "url": f"{base_url}/api/reports/{row['report_id']}",
+    }
 
 
 def file_download_url(store: TableStore, files: BlobStore, report_id: str, fmt: str, *, minutes: int) -> str:

@@ -60,6 +60,8 @@ def _bool(name: str) -> bool:
 
 
 STORAGE = "AzureWebJobsStorage"
+# NCRONTAB (six fields, seconds first) for the Functions timer that starts scheduled reports.
+DEFAULT_REPORT_SCHEDULE = "0 */15 * * * *"
 # NCRONTAB (six fields, seconds first) for the report_retention timer: daily at 02:30 UTC.
 DEFAULT_RETENTION_SCHEDULE = "0 30 2 * * *"
 EMULATOR_CONNECTION = "UseDevelopmentStorage=true"
@@ -143,6 +145,7 @@ class Settings:
     provider_name: str = ""
     provider_logo_blob: str = ""
     retention_days: int = 90
+    report_schedule: str = DEFAULT_REPORT_SCHEDULE
     retention_schedule: str = DEFAULT_RETENTION_SCHEDULE
     callback_signing_key: str = ""
     callback_allow_private_hosts: bool = False
@@ -198,11 +201,15 @@ def get_settings() -> Settings:
         # The logo is a blob the operator puts in the branding container.
         provider_name=env("REPORT_PROVIDER_NAME", "").strip()[:120],
         provider_logo_blob=env("REPORT_PROVIDER_LOGO_BLOB", "").strip(),
-        # How long a report's data is kept (a report's own retention_days, when set, wins); the
-        # report_retention timer deletes what is older on REPORT_RETENTION_SCHEDULE, which the
-        # host reads as the timer's %REPORT_RETENTION_SCHEDULE% (read here for the log only).
+        # How long a report's data is kept (a report's own retention_days, when set, wins: a
+        # schedule may keep its reports longer, never shorter); the report_retention timer
+        # deletes what is older on REPORT_RETENTION_SCHEDULE, which the host reads as the timer's
+        # %REPORT_RETENTION_SCHEDULE% (read here for the log only).
         retention_days=_at_least_one(_int("REPORT_RETENTION_DAYS", 90), "REPORT_RETENTION_DAYS"),
         retention_schedule=env("REPORT_RETENTION_SCHEDULE", "").strip() or DEFAULT_RETENTION_SCHEDULE,
+        # The scheduled_reports timer binds "%REPORT_SCHEDULE%": the host reads it, not this
+        # module; it is here so the setting is documented and checked with the others.
+        report_schedule=env("REPORT_SCHEDULE", "").strip() or DEFAULT_REPORT_SCHEDULE,
         # Signs every report callback (shared/callbacks.py); callbacks are refused without it.
         callback_signing_key=env("CALLBACK_SIGNING_KEY", ""),
         # Local testing only: callbacks to loopback and private hosts, and over plain http.

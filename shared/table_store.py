@@ -431,9 +431,12 @@ class TableStore:
             "report_type": report.report_type.value,
             "requested_at": entity.get("requested_at", ""),
             "customer_id": report.customer_id,
+            "schedule_id": report.schedule_id,
         }
         write: tuple[str, dict[str, Any], dict[str, Any]] = ("upsert", entity, {"mode": UpdateMode.REPLACE})
-        if etag:
+        if etag == _NEW:
+            write = ("create", entity, {})
+        elif etag:
             write = (
                 "update",
                 entity,
@@ -443,9 +446,22 @@ class TableStore:
         try:
             client.submit_transaction([write, ("upsert", index, {"mode": UpdateMode.REPLACE})])
         except HttpResponseError as exc:
+            if etag == _NEW and exc.status_code == 409:
+                raise ReportExists(report.report_id) from None
             if etag and exc.status_code in (404, 412):
                 raise ReportChanged(report.report_id) from None
             raise classify_storage_error(exc, "saving the report") from None
+
+    def create_report(self, report: Report) -> bool:
+        """Write a new report and its listing row, only if no report has that id yet: False
+        (and nothing written) if one has. What makes a run that can be attempted twice (a
+        schedule's, whose report id is derived from the run) start once."""
+        check_key(report.report_id, "reportId")
+        try:
+            self._write_report(report, etag=_NEW)
+        except ReportExists:
+            return False
+        return True
 
     def _read_report(self, report_id: str) -> tuple[Report, str] | None:
         client = self.table(self.reports_table_name)
@@ -483,12 +499,13 @@ class TableStore:
         *,
         status: str | None = None,
         customer_id: str | None = None,
+        schedule_id: str | None = None,
         limit: int = 50,
         continuation_token: str | None = None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first; returns index rows and a continuation token (the last RowKey seen).
 
-        ``status`` and ``customer_id`` narrow the same range scan; the token stays the last
+        ``status``, ``customer_id`` and ``schedule_id`` narrow the same range scan; the token stays the last
         RowKey returned, so the next page starts after it whatever the filters skipped. Rows
         written before reports named a customer have no ``customer_id`` and match no customer."""
         client = self.table(self.reports_table_name)
@@ -500,6 +517,9 @@ class TableStore:
         if customer_id:
             query += " and customer_id eq @customer"
             params["customer"] = customer_id
+        if schedule_id:
+            query += " and schedule_id eq @schedule"
+            params["schedule"] = schedule_id
         rows: list[dict[str, Any]] = []
         for entity in client.query_entities(query, parameters=params, results_per_page=limit):
             rows.append(dict(entity))
@@ -604,6 +624,13 @@ class ReportChanged(Exception):
     """The stored report is no longer the version a conditional write was based on."""
 
 
+class ReportExists(Exception):
+    """A report with that id exists already (a create-only write was refused)."""
+
+
+_NEW = "*new*"  # _write_report's etag for "create only": refused if the report exists
+
+
 def _shortened(reasons: dict[str, str], limit: int) -> dict[str, str]:
     return {k: (v if len(v) <= limit else v[: max(0, limit - 1)] + "\u2026") for k, v in reasons.items()}
 
@@ -645,6 +672,7 @@ def _report_entity(report: Report, skipped: dict[str, str]) -> dict[str, Any]:
         "recommendation_count": report.recommendation_count,
         "api_pages": report.api_pages,
         "instance_id": report.instance_id,
+        "schedule_id": report.schedule_id,
         "retention_days": report.retention_days,
         "callback_url": report.callback_url,
     }
@@ -783,6 +811,7 @@ def entity_to_report(entity: dict[str, Any]) -> Report:
         files=read.json("files", {}),
         skipped_subscriptions=read.json("skipped_subscriptions", {}),
         instance_id=read.text("instance_id"),
+        schedule_id=read.text("schedule_id"),
         retention_days=read.integer("retention_days"),
         callback_url=read.text("callback_url"),
         callback=_callback_state(read),

@@ -45,6 +45,12 @@ class MemoryTable:
         self.reports[report.report_id] = report_to_entity(report)
         return True
 
+    def create_report(self, report: Report) -> bool:
+        if report.report_id in self.reports:
+            return False
+        self.reports[report.report_id] = report_to_entity(report)
+        return True
+
     def save_recommendations(self, report_id: str, recs: Iterable[Recommendation]) -> int:
         rows = self.recommendations.setdefault(report_id, {})
         written = 0
@@ -156,3 +162,43 @@ class MemoryFiles:
     def delete(self, blob_name: str) -> bool:
         self.content_types.pop(blob_name, None)
         return self.blobs.pop(blob_name, None) is not None
+
+
+class MemorySchedules:
+    """``shared.schedule_service.ScheduleRepository`` in memory, through the schedule store's
+    entity mapping; ``update`` is conditional on the version read, as the Table store's is."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[dict[str, Any], int]] = {}
+        self.writes = 0
+
+    def create(self, schedule: Any) -> None:
+        from shared.schedule_store import schedule_to_entity
+
+        self.rows[schedule.schedule_id] = (schedule_to_entity(schedule), 0)
+
+    def get(self, schedule_id: str) -> Any:
+        from shared.schedule_store import entity_to_schedule
+
+        row = self.rows.get(schedule_id)
+        return entity_to_schedule(dict(row[0])) if row else None
+
+    def list(self, customer_id: str | None = None) -> list[Any]:
+        found = [self.get(key) for key in self.rows]
+        return [s for s in found if not customer_id or s.customer_id == customer_id]
+
+    def update(self, schedule_id: str, change: Any) -> Any:
+        from shared.schedule_store import schedule_to_entity
+
+        while True:
+            if schedule_id not in self.rows:
+                return None
+            version = self.rows[schedule_id][1]
+            changed = change(self.get(schedule_id))
+            if changed is None:
+                return self.get(schedule_id)
+            if self.rows.get(schedule_id, (None, -1))[1] != version:
+                continue  # written meanwhile: start again from the newer version
+            self.rows[schedule_id] = (schedule_to_entity(changed), version + 1)
+            self.writes += 1
+            return changed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -26,6 +27,19 @@ from shared.errors import (
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 2
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,12}")
+
+
+def page_params(req: func.HttpRequest) -> tuple[int, str | None]:
+    """A report listing's ``limit`` (1-100, default 20) and ``continuationToken``."""
+    raw_limit = req.params.get("limit") or "20"
+    # ASCII digits only: str.isdigit() accepts "²" and other digits int() refuses.
+    if not _WHOLE_NUMBER.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 100:
+        raise InvalidInputError("limit must be a whole number from 1 to 100", field="limit")
+    token = req.params.get("continuationToken") or None
+    if token and not (token.startswith("t_") and len(token) < 100 and "/" not in token):
+        raise InvalidInputError("continuationToken is not one this API handed out", field="continuationToken")
+    return int(raw_limit), token
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:

@@ -19,16 +19,13 @@ import re
 import azure.durable_functions as df
 import azure.functions as func
 
-from orchestrators.report import ORCHESTRATOR
-from shared import clients, customer_service, report_service
+from shared import clients, report_service
 from shared.csv_import import parse_csv
 from shared.customers import parse_guid
 from shared.errors import InvalidInputError, LimitExceededError
-from shared.jobs import ReportStart
 from shared.links import LinkSigner, public_base_url, report_links
 from shared.models import Report, ReportFilters, ReportStatus, is_guid
 from shared.report_request import (
-    MAX_SUBSCRIPTIONS,
     check_csv_subscriptions,
     parse_callback_url,
     parse_customer,
@@ -39,7 +36,8 @@ from shared.report_request import (
 )
 from shared.settings import get_settings
 
-from .http import RETRY_AFTER_SECONDS, error_response, handle_errors, json_response
+from .http import RETRY_AFTER_SECONDS, error_response, handle_errors, json_response, page_params
+from .report_start import START_FAILED_MESSAGE, StartOutcome, build_report, launch_report
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -58,26 +56,9 @@ def _category_param(value: str) -> str:
         ) from None
 
 
-async def _start(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient, report: Report
-) -> func.HttpResponse:
-    store = clients.table_store()
-    s = get_settings()
-    if s.provider_name or s.provider_logo_blob:
-        await asyncio.to_thread(
-            report_service.add_provider, report, name=s.provider_name, logo_blob=s.provider_logo_blob,
-            branding=clients.branding_files(), report_files=clients.report_files(),
-        )  # fmt: skip
-    await asyncio.to_thread(report_service.create_report, store, report)
-    try:
-        await client.start_new(ORCHESTRATOR, report.report_id, ReportStart(report.report_id).to_dict())
-    except Exception:
-        log.exception("Could not start the orchestration for report %s", report.report_id)
-        await asyncio.to_thread(
-            report_service.set_status, store, report.report_id, ReportStatus.FAILED,
-            failure_code="start_failed", failure_message="The report could not be started; try again",
-        )  # fmt: skip
-        return error_response(503, "start_failed", "The report could not be started; try again")
+async def _start(client: df.DurableOrchestrationClient, report: Report) -> func.HttpResponse:
+    if await launch_report(client, report) is StartOutcome.START_FAILED:
+        return error_response(503, "start_failed", START_FAILED_MESSAGE)
     location = report_links(get_settings(), report.report_id).report
     # Never the Durable management URLs: in Azure they carry the extension's system key, which
     # can terminate, purge, rewind or list every instance in the task hub. The report's own URL
@@ -97,33 +78,8 @@ async def start_report(req: func.HttpRequest, client: df.DurableOrchestrationCli
     except RecursionError:  # json.loads recurses per nesting level: a body like [[[[...]]]]
         return error_response(400, "invalid_json", "The request body is nested too deeply", "body")
     request = await asyncio.to_thread(parse_report_request, body)  # resolves a callback's host
-    subscription_ids, customer, accent = request.subscription_ids, request.customer, ""
-    scope = None
-    if request.customer_id:
-        scope = await asyncio.to_thread(
-            customer_service.report_scope,
-            clients.customer_store(),
-            request.customer_id,
-            limit=MAX_SUBSCRIPTIONS,
-        )
-        subscription_ids, customer, accent = scope.subscription_ids, scope.customer_name, scope.accent_color
-    report = Report(
-        report_id=report_service.new_report_id(),
-        report_type=request.report_type,
-        subscription_ids=list(subscription_ids),
-        formats=list(request.formats),
-        filters=request.filters,
-        customer=customer,
-        customer_id=request.customer_id,
-        accent_color=accent,  # the branding as it was when asked for, like the name
-        callback_url=request.callback_url,
-    )
-    if scope is not None and scope.logo_blob:
-        report.logo_content_type = await asyncio.to_thread(
-            customer_service.copy_logo, scope, report.report_id,
-            branding=clients.branding_files(), report_files=clients.report_files(),
-        )  # fmt: skip
-    return await _start(req, client, report)
+    report = await build_report(request, report_service.new_report_id())
+    return await _start(client, report)
 
 
 @bp.route(route="reports/csv", methods=["POST"])
@@ -163,7 +119,7 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
     )
     blob = report_service.csv_blob_name(report.report_id)
     await asyncio.to_thread(clients.uploads().upload, blob, data, content_type="text/csv; charset=utf-8")
-    return await _start(req, client, report)
+    return await _start(client, report)
 
 
 @bp.route(route="reports/{reportId}", methods=["GET"])
@@ -256,32 +212,15 @@ async def list_reports(req: func.HttpRequest) -> func.HttpResponse:
         raise InvalidInputError(
             f"status {status[:20]!r} is not one of {', '.join(s.value for s in ReportStatus)}", field="status"
         )
-    raw_limit = req.params.get("limit") or "20"
-    # ASCII digits only: str.isdigit() accepts "²" and other digits int() refuses.
-    if not _WHOLE_NUMBER.fullmatch(raw_limit) or not 1 <= int(raw_limit) <= 100:
-        raise InvalidInputError("limit must be a whole number from 1 to 100", field="limit")
-    token = req.params.get("continuationToken") or None
-    if token and not (token.startswith("t_") and len(token) < 100 and "/" not in token):
-        raise InvalidInputError("continuationToken is not one this API handed out", field="continuationToken")
+    limit, token = page_params(req)
     raw_customer = req.params.get("customerId")
     customer_id = parse_guid(raw_customer, "customerId") if raw_customer is not None else None
     store = clients.table_store()
     base = public_base_url(get_settings())
     rows, next_token = await asyncio.to_thread(
-        store.list_reports, status=status, customer_id=customer_id, limit=int(raw_limit),
-        continuation_token=token,
+        store.list_reports, status=status, customer_id=customer_id, limit=limit, continuation_token=token,
     )  # fmt: skip
-    items = [
-        {
-            "reportId": r["report_id"],
-            "status": r["status"],
-            "reportType": r["report_type"],
-            "requestedAt": r.get("requested_at") or None,
-            "customerId": r.get("customer_id") or None,
-            "url": f"{base}/api/reports/{r['report_id']}",
-        }
-        for r in rows
-    ]
+    items = [report_service.report_list_item(r, base) for r in rows]
     return json_response({"reports": items, "continuationToken": next_token})
 
 

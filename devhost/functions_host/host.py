@@ -42,7 +42,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
-from azure.functions.timer import TimerRequest
+from azure.functions import meta
+from azure.functions.timer import TimerRequestConverter
 
 from . import history as h
 from .activities import ActivityPool
@@ -72,6 +73,20 @@ def _new_key() -> str:
 
 def _ms(started: float) -> str:
     return f"{(time.perf_counter() - started) * 1000:.0f} ms"
+
+
+def timer_request(past_due: bool, scheduled: datetime | None) -> Any:
+    """The timer argument as the Python worker builds it: the host sends its ``TimerInfo`` as
+    JSON (``Schedule``, ``ScheduleStatus``, ``IsPastDue``) and the worker decodes it with
+    azure-functions' ``TimerRequestConverter``. An admin-API invocation is never past due
+    (azure-webjobs-sdk-extensions ``TimerTriggerBinding.BindAsync`` builds a fresh ``TimerInfo``)."""
+    now = h.utcnow()
+    info = {
+        "Schedule": {"AdjustForDST": True},
+        "ScheduleStatus": {"Last": h.iso(scheduled or now), "Next": None, "LastUpdated": h.iso(now)},
+        "IsPastDue": past_due,
+    }
+    return TimerRequestConverter.decode(meta.Datum(json.dumps(info), "json"), trigger_metadata={})
 
 
 class FunctionsHost:
@@ -308,13 +323,16 @@ class FunctionsHost:
             raise KeyError(instance_id)
         return self.store.load_history(instance_id, inst.history_count)
 
+    def timers_running(self) -> set[str]:
+        """The timer-triggered functions running now (on schedule or through the admin API)."""
+        with self._timer_lock:
+            return set(self._timer_running)
+
     def trigger(self, function_name: str, *, wait: bool = True) -> None:
         """Run a timer-triggered function now, as ``POST /admin/functions/{name}`` does."""
         assert self.app is not None
-        info = self.app.functions[function_name]
-        thread = threading.Thread(target=self._run_timer, args=(info, False, None), daemon=True)
-        thread.start()
-        if wait:
+        thread = self._fire_timer(self.app.functions[function_name], False, None)
+        if wait and thread is not None:
             thread.join()
 
     # -- HTTP: public port ------------------------------------------------------------------
@@ -533,21 +551,29 @@ class FunctionsHost:
         self._timer_handles[info.name] = self._scheduler.call_at(moment.timestamp(), fire)
         log.debug("timer %s next fires at %s", info.name, h.iso(moment))
 
-    def _fire_timer(self, info: FunctionInfo, past_due: bool, scheduled: datetime | None) -> None:
-        """Run a timer-triggered function in its own thread (the scheduler must not wait)."""
-        threading.Thread(
+    def _fire_timer(
+        self, info: FunctionInfo, past_due: bool, scheduled: datetime | None
+    ) -> threading.Thread | None:
+        """Run a timer-triggered function in its own thread (the scheduler must not wait);
+        None, and nothing run, while the function is still running from an earlier occurrence.
+        It counts as running from here on, so ``timers_running`` sees an admin-API invocation
+        as soon as the 202 is answered."""
+        with self._timer_lock:
+            if info.name in self._timer_running:
+                log.warning("timer %s is still running; skipping this occurrence", info.name)
+                return None
+            self._timer_running.add(info.name)
+        thread = threading.Thread(
             target=self._run_timer,
             args=(info, past_due, scheduled),
             daemon=True,
             name=f"devhost-timer-{info.name}",
-        ).start()
+        )
+        thread.start()
+        return thread
 
     def _run_timer(self, info: FunctionInfo, past_due: bool, scheduled: datetime | None) -> None:
-        with self._timer_lock:
-            if info.name in self._timer_running:
-                log.warning("timer %s is still running; skipping this occurrence", info.name)
-                return
-            self._timer_running.add(info.name)
+        """Run a claimed timer function (``_fire_timer``) and release it."""
         started = time.perf_counter()
         invocation = str(uuid.uuid4())
         try:
@@ -557,12 +583,7 @@ class FunctionsHost:
                 "Timer fired" if scheduled else "Invoked through the admin API",
                 invocation,
             )
-            now = h.utcnow()
-            schedule_status = {"Last": h.iso(scheduled or now), "Next": None, "LastUpdated": h.iso(now)}
-            request = TimerRequest(
-                past_due=past_due, schedule={"AdjustForDST": True}, schedule_status=schedule_status
-            )
-            self._invoke(info, request)
+            self._invoke(info, timer_request(past_due, scheduled))
             log.info(
                 "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%s)", info.name, invocation, _ms(started)
             )

@@ -69,6 +69,9 @@ var appSettings = {
   ADVISOR_TENANT_ID: advisorTenantId
   ADVISOR_CLIENT_ID: advisorClientId
   ADVISOR_CLIENT_SECRET_NAME: advisorClientSecretName
+  // NCRONTAB for the scheduled_reports timer ("%REPORT_SCHEDULE%"): the host does not index the
+  // timer without it. Every 15 minutes: how late a scheduled report may start at most.
+  REPORT_SCHEDULE: '0 */15 * * * *'
   // The report_retention timer binds its schedule as %REPORT_RETENTION_SCHEDULE%: the host does
   // not load the function without it. Daily at 02:30 UTC.
   REPORT_RETENTION_SCHEDULE: reportRetentionSchedule

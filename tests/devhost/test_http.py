@@ -200,6 +200,11 @@ def test_admin_api_runs_timer_triggers(toy: ToyClient, toy_host: FunctionsHost) 
         time.sleep(0.02)
     fired = toy.records("toy_timer")[-1]
     assert fired["past_due"] is False
+    # What the worker hands a timer function: azure-functions' TimerRequest decoded from the
+    # host's TimerInfo JSON.
+    assert fired["kind"] == "azure.functions.timer.TimerRequest"
+    assert fired["schedule"] == {"AdjustForDST": True}
+    assert fired["status"] == ["Last", "LastUpdated", "Next"]
     assert toy.wait(fired["instance_id"])["output"] == ["Hello timer!"]
     status = requests.get(f"{toy.url}/admin/host/status", params={"code": MASTER_KEY}, timeout=10)
     assert status.json()["state"] == "Running"

@@ -141,7 +141,15 @@ def boom(req: func.HttpRequest) -> func.HttpResponse:
 @client_bp.durable_client_input(client_name="client")
 async def toy_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     instance_id = await client.start_new("hello_sequence", None, ["timer"])
-    record("toy_timer", past_due=timer.past_due, instance_id=instance_id)
+    kind = f"{type(timer).__module__}.{type(timer).__name__}"
+    record(
+        "toy_timer",
+        past_due=timer.past_due,
+        instance_id=instance_id,
+        schedule=getattr(timer, "schedule", None),
+        status=sorted(getattr(timer, "schedule_status", {})),
+        kind=kind,
+    )
 
 
 # -- orchestrators ------------------------------------------------------------------------------

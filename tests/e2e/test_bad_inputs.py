@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -229,13 +228,12 @@ def test_bad_input_is_refused_and_nothing_is_stored(api: ApiClient, name: str, n
     assert "Traceback" not in response.text
 
 
-def test_a_hostile_csv_is_refused_fast(api: ApiClient, nothing_stored: None) -> None:
-    started = time.monotonic()
+def test_a_hostile_csv_is_refused(api: ApiClient, nothing_stored: None) -> None:
+    # How fast: `make bench` (bench/parse_bench.py).
     response = api.post(
         "/api/reports/csv", data=WIDE_CSV, params=CSV_PARAMS, headers={"Content-Type": "text/csv"}
     )
     assert response.status_code == 400, response.text
-    assert time.monotonic() - started < 1.0
 
 
 def test_malformed_csv_errors_name_the_line(api: ApiClient, nothing_stored: None) -> None:

@@ -100,6 +100,9 @@ def test_no_route_answers_with_a_management_url_or_a_host_key(
     assert call("DELETE", by_id, f"/api/reports/{report_id}").status_code == 204
 
     call("GET", "health", "/api/health", key=False)
+    call("GET", "openapi.json", "/api/openapi.json", key=False)
+    call("GET", "connection", "/api/connection")
+    call("GET", "connection", "/api/connection", key=False)
 
     # Customers and subscriptions, the connection test among them (it starts an orchestration).
     customer = call("POST", "customers", "/api/customers", json={"name": "Handles"}).json()["customerId"]
@@ -122,6 +125,19 @@ def test_no_route_answers_with_a_management_url_or_a_host_key(
     call("DELETE", one_customer, f"/api/customers/{customer}")  # 409: it has a subscription
     call("DELETE", one_sub, f"/api/subscriptions/{sub}")
     call("DELETE", one_customer, f"/api/customers/{customer}")
+
+    # Schedules (the timer that starts their runs is no route; tests/e2e/test_schedules.py).
+    schedule = {"name": "Handles", "subscriptionIds": [sub], "reportType": "cost", "cron": "0 6 * * 1"}
+    created = call("POST", "schedules", "/api/schedules", json=schedule)
+    assert created.status_code == 201, created.text
+    call("POST", "schedules", "/api/schedules", json={**schedule, "cron": "nope"})
+    call("GET", "schedules", "/api/schedules")
+    one_schedule, schedule_id = "schedules/{scheduleId}", created.json()["scheduleId"]
+    call("GET", one_schedule, f"/api/schedules/{schedule_id}")
+    call("PATCH", one_schedule, f"/api/schedules/{schedule_id}", json={"enabled": False})
+    call("GET", "schedules/{scheduleId}/reports", f"/api/schedules/{schedule_id}/reports")
+    call("DELETE", one_schedule, f"/api/schedules/{schedule_id}")
+    call("GET", one_schedule, f"/api/schedules/{schedule_id}")
 
     assert set(hit) == app_routes(), "a route the app registers was not called"
     keys = host_keys(stack, stack.key)

@@ -257,3 +257,35 @@ def test_the_callback_url_is_still_checked_for_form(api: ApiClient, sample: list
         )
         assert response.status_code == 400 and response.json()["error"]["field"] == "callbackUrl"
         assert says in response.json()["error"]["message"]
+
+
+def test_a_schedules_callback_is_kept_unseen_and_its_reports_are_delivered(
+    api: ApiClient, stack: Any, receiver: Receiver, sample: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A schedule takes callbackUrl (validated as POST /api/reports validates it), shows only
+    ``hasCallback``, and each report the timer starts for it is delivered there."""
+    from tests.e2e.test_schedules import backdate, fire_timer
+
+    caplog.set_level(logging.DEBUG)
+    body = {"name": "Hooked", "subscriptionIds": sample[:1], "reportType": "cost", "formats": ["html"],
+            "cron": "0 * * * *", "callbackUrl": hook(receiver, "scheduled")}  # fmt: skip
+    created = api.post("/api/schedules", json=body)
+    assert created.status_code == 201, created.text
+    schedule = created.json()
+    assert schedule["hasCallback"] is True and "callbackUrl" not in schedule and SIG not in created.text
+    sid = schedule["scheduleId"]
+    try:
+        backdate(stack, sid, hours=2)
+        with within(REPORT_TIMEOUT_SECONDS + 20):
+            fire_timer(api, stack)
+            [listed] = api.get(f"/api/schedules/{sid}/reports").json()["reports"]
+            report = settled(api, listed["reportId"])
+        assert report["scheduleId"] == sid and report["callback"]["status"] == "delivered"
+        (got,) = receiver.for_report(report["reportId"])
+        assert json.loads(got.body)["scheduleId"] == sid
+        # A PATCH can drop the callback; the URL never shows on the way.
+        dropped = api.call("PATCH", f"/api/schedules/{sid}", json={"callbackUrl": None})
+        assert dropped.status_code == 200 and dropped.json()["hasCallback"] is False
+        check_no_url_anywhere(api, report["reportId"], caplog)
+    finally:
+        api.call("DELETE", f"/api/schedules/{sid}")

@@ -45,6 +45,16 @@ def test_sas_url_downloads_and_is_read_only(blob_store):
     assert blob_store.download(name) == b"%PDF-1.4 data"
 
 
+def test_delete_prefix_in_a_container_never_created_deletes_nothing(blob_store):
+    # A customer without a logo is deleted before any logo was ever uploaded: the branding
+    # container does not exist yet (found by the schemathesis run: it was a 500).
+    assert blob_store.delete_prefix("customer-1/") == 0
+    blob_store.upload("customer-1/logo.png", b"\x89PNG\r\n\x1a\n")
+    blob_store.upload("customer-2/logo.png", b"\x89PNG\r\n\x1a\n")
+    assert blob_store.delete_prefix("customer-1/") == 1
+    assert not blob_store.exists("customer-1/logo.png") and blob_store.exists("customer-2/logo.png")
+
+
 @pytest.mark.parametrize("fmt", ["html", "pdf", "xlsx", "csv"])
 def test_each_format_downloads_with_its_content_type_and_the_customer_s_own_name(blob_store, fmt):
     """What a browser saves, read from the header Azurite answers the signed URL with."""

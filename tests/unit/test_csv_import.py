@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -552,9 +551,7 @@ def test_14000_rows_import_completely_and_fast() -> None:
             )
         )
     data = make_csv(HEADER_2025, rows, prefix="sep=,\r\n", bom=True).encode("utf-8")
-    started = time.perf_counter()
-    recs = parse_csv(data)
-    elapsed = time.perf_counter() - started
+    recs = parse_csv(data)  # its speed is measured by `make bench` (bench/parse_bench.py)
     assert len(recs) == 14_000
     assert len({r.recommendation_id for r in recs}) == 14_000
     assert len({r.recommendation_type_id for r in recs}) == 40
@@ -565,7 +562,6 @@ def test_14000_rows_import_completely_and_fast() -> None:
     assert sum(1 for r in recs if r.resource_group == "") == 2000
     assert all(r.savings_currency == "USD" for r in recs if r.annual_savings is not None)
     assert recs[-1].solution == 'Do "this"\nthen that'
-    assert elapsed < 2.0, f"parsing 14,000 rows took {elapsed:.2f}s"
 
 
 # --- hostile files ----------------------------------------------------------------------------------
@@ -588,11 +584,10 @@ def test_large_but_plausible_savings_are_kept() -> None:
     assert rec.monthly_savings == Decimal("83333333333.33")
 
 
-def _timed_refusal(text: str) -> InvalidInputError:
-    started = time.perf_counter()
+def _refusal(text: str) -> InvalidInputError:
+    # How fast a hostile file is refused is measured by `make bench` (bench/parse_bench.py).
     with pytest.raises(InvalidInputError) as info:
         parse_csv(text.encode("utf-8"))
-    assert time.perf_counter() - started < 0.5, "a hostile file must be refused fast"
     return info.value
 
 
@@ -602,14 +597,14 @@ def test_a_file_with_thousands_of_columns_is_refused_fast() -> None:
     header = ",".join(HEADER_2025 + ["x"] * (8000 - len(HEADER_2025)))
     text = header + "\r\n" + (",".join(["1"] * 8000) + "\r\n") * 6
     assert 100_000 < len(text) < 200_000
-    error = _timed_refusal(text)
+    error = _refusal(text)
     assert error.line == 1 and "8000 columns" in str(error)
     # The same width in a data row only.
     wide = make_csv(HEADER_2025, [row_2025()]) + ",".join(["y"] * 8000) + "\r\n"
-    assert _timed_refusal(wide).line == 3
+    assert _refusal(wide).line == 3
 
 
 def test_an_overlong_line_is_refused_before_parsing() -> None:
     text = make_csv(HEADER_2025, [row_2025(), row_2025(**{"Potential benefits": "b" * 70_000})])
-    error = _timed_refusal(text)
+    error = _refusal(text)
     assert error.line == 3 and "KB" in str(error)

@@ -342,14 +342,11 @@ def test_summary_of_nothing():
 
 
 @pytest.mark.parametrize("n", [15_000])
-def test_fifteen_thousand_recommendations_summarize_quickly(n):
-    import time
-
+def test_fifteen_thousand_recommendations_summarize(n):
+    # How long this takes is measured by `make bench` (bench/parse_bench.py), not asserted here.
     recs = [
         cost("1.5", "USD", resource_name=f"vm-{i}", recommendation_type_id=f"t{i % 25}") for i in range(n)
     ]
-    started = time.perf_counter()
     s = summarize(recs)
-    assert time.perf_counter() - started < 2.0
     assert s.row_count == n and s.group_count == 25
     assert s.savings[0].monthly == Decimal("1.5") * n
