@@ -2,7 +2,7 @@
 
 - ``within(seconds)``: a SIGALRM deadline (pytest-timeout is not installed); every test runs
   inside ``within(45)``, so an orchestration that never completes fails the test, not the suite.
-- ``devhost_azurite``: this package's own in-memory Azurite (skips locally, fails in CI when
+- ``devhost_azurite``: this package's own in-memory Azurite (fails when
   Azurite is missing).
 - ``toy_host``: one host for the session, running ``tests.devhost.toy_app`` with its activities
   in threads (the Python worker's way) and its own task hub (the devhost-only ``task_hub``

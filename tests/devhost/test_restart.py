@@ -23,7 +23,7 @@ import requests
 
 from devhost.azurite import Azurite, free_port
 from devhost.functions_host import FunctionsHost
-from tests.conftest import start_or_skip
+from tests.conftest import start_or_fail
 
 from .conftest import KEY, ROOT, SYSTEM_KEY, ToyClient, read_records
 
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.azurite
 
 @pytest.fixture(scope="module")
 def disk_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    server = start_or_skip(Azurite(location=tmp_path_factory.mktemp("azurite-disk")))
+    server = start_or_fail(Azurite(location=tmp_path_factory.mktemp("azurite-disk")))
     yield server
     server.stop()
 

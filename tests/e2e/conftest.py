@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,9 +27,9 @@ from devhost.sample_tenant import build_tenant
 
 from .support import (
     E2E_SETTINGS,
-    STACK_START_DEADLINE_SECONDS,
     TEST_DEADLINE_SECONDS,
     ApiClient,
+    started_stack,
     storage_snapshot,
     within,
 )
@@ -44,20 +43,8 @@ def _deadline() -> Iterator[None]:
 
 @pytest.fixture(scope="package")
 def stack() -> Iterator[Any]:
-    from devhost.stack import DevStack
-
-    dev = DevStack(settings=dict(E2E_SETTINGS))  # activities in threads, as the Python worker runs them
-    try:
-        with within(STACK_START_DEADLINE_SECONDS):
-            dev.start()
-    except RuntimeError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"the devhost stack cannot start here: {exc}")
-    try:
+    with started_stack(E2E_SETTINGS) as dev:  # activities in threads, as the Python worker runs them
         yield dev
-    finally:
-        dev.stop()
 
 
 @pytest.fixture(scope="package")

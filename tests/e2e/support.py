@@ -6,12 +6,13 @@ The fixtures that use them are in ``conftest.py``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,7 @@ import requests
 
 from devhost.azure_standin import APP_IDENTITY_SECRET, DEFAULT_CLIENT_SECRET
 from tests.deadline import TestTimeout as E2ETimeout
-from tests.deadline import within  # noqa: F401 - the tests import it from here
+from tests.deadline import within
 from tests.portal_csv import HEADER_2025, NOT_PER_CATEGORY  # noqa: F401 - the CSV tests import it from here
 
 TEST_DEADLINE_SECONDS = 60
@@ -442,3 +443,19 @@ def to_csv(header: list[str], rows: list[dict[str, str]], *, bom: bool = True) -
     for values in rows:
         writer.writerow([values[h] for h in header])
     return (("\ufeff" if bom else "") + out.getvalue()).encode("utf-8")
+
+
+@contextlib.contextmanager
+def started_stack(settings: dict[str, str], **options: Any) -> Iterator[Any]:
+    """A :class:`~devhost.stack.DevStack` with these app settings, started within the start
+    deadline and stopped on the way out. A stack that cannot start fails the tests that need it
+    (never a skip: a skipped e2e tier would hide exactly what it is there to show)."""
+    from devhost.stack import DevStack
+
+    dev = DevStack(settings=dict(settings), **options)
+    with within(STACK_START_DEADLINE_SECONDS):
+        dev.start()
+    try:
+        yield dev
+    finally:
+        dev.stop()

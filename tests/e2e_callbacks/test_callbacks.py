@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,10 +31,10 @@ from tests.e2e.support import (
     E2E_SETTINGS,
     HEADER_2025,
     REPORT_TIMEOUT_SECONDS,
-    STACK_START_DEADLINE_SECONDS,
     SUB_A,
     ApiClient,
     row,
+    started_stack,
     to_csv,
     within,
 )
@@ -56,23 +55,11 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(scope="module")
 def stack(receiver: Receiver) -> Iterator[Any]:
-    from devhost.stack import DevStack
-
-    dev = DevStack(settings=dict(SETTINGS))
-    try:
-        with within(STACK_START_DEADLINE_SECONDS):
-            dev.start()
-    except RuntimeError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"the devhost stack cannot start here: {exc}")
-    try:
+    with started_stack(SETTINGS) as dev:
         # The app trusts the stand-in's CA (TLS_CA_BUNDLE); now the receiver's too.
         with Path(dev.standin.ca_path).open("a") as bundle:
             bundle.write("\n" + receiver.ca_pem)
         yield dev
-    finally:
-        dev.stop()
 
 
 @pytest.fixture

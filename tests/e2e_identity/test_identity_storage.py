@@ -22,8 +22,8 @@ import pytest
 from tests.e2e.support import (
     E2E_SETTINGS,
     REPORT_TIMEOUT_SECONDS,
-    STACK_START_DEADLINE_SECONDS,
     ApiClient,
+    started_stack,
     within,
 )
 
@@ -32,20 +32,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Any]:
-    from devhost.stack import DevStack
-
-    dev = DevStack(settings=dict(E2E_SETTINGS), identity_storage=True)
-    try:
-        with within(STACK_START_DEADLINE_SECONDS):
-            dev.start()
-    except RuntimeError as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"the devhost stack cannot start here: {exc}")
-    try:
+    with started_stack(E2E_SETTINGS, identity_storage=True) as dev:
         yield dev
-    finally:
-        dev.stop()
 
 
 def test_a_report_runs_and_downloads_with_identity_based_storage_only(stack: Any, caplog) -> None:

@@ -26,7 +26,7 @@ from devhost.azurite import Azurite
 from devhost.identity_endpoint import IdentityEndpoint, unsigned_jwt
 from shared import clients
 from shared.settings import get_settings, reset_settings
-from tests.conftest import make_recommendation, start_or_skip
+from tests.conftest import make_recommendation, start_or_fail
 
 pytestmark = pytest.mark.azurite
 
@@ -49,7 +49,7 @@ STORAGE_VARS = (
 
 @pytest.fixture(scope="module")
 def oauth_azurite() -> Iterator[Azurite]:
-    server = start_or_skip(Azurite(in_memory=True, oauth=True))
+    server = start_or_fail(Azurite(in_memory=True, oauth=True))
     yield server
     server.stop()
 

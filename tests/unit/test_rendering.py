@@ -9,7 +9,6 @@ import http.server
 import io
 import json
 import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -402,8 +401,6 @@ def test_part_rendering_refuses_a_plan_for_other_data(recs):
 
 # --- PDF: rendering ---------------------------------------------------------------------------
 
-needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
-
 
 def pdf_text(data: bytes) -> str:
     out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True)
@@ -432,7 +429,6 @@ def detailed_parts(recs) -> tuple[dict, list[bytes]]:
     return ctx, [render_pdf_part(ctx, spec) for spec in specs]
 
 
-@needs_pdftotext
 def test_pdf_contains_title_resources_and_currency_totals(detailed_parts):
     ctx, parts = detailed_parts
     whole = merged(parts, footer=pdf_module.footer_text(ctx["report"]["title"], GENERATED))
@@ -469,7 +465,6 @@ DETAIL_HEADINGS = {
 }
 
 
-@needs_pdftotext
 @pytest.mark.parametrize("report_type", list(ReportType))
 def test_render_pdf_by_report_type(recs, report_type):
     ctx = context_for(recs, report_type)
@@ -576,7 +571,6 @@ def test_a_link_callback_returning_empty_would_not_block(recording_server):
     assert hits
 
 
-@needs_pdftotext
 def test_markup_in_recommendation_fields_cannot_create_a_fetch(recording_server):
     base, hits = recording_server
     injected = f'<img src="{base}/field.png"><link rel="stylesheet" href="{base}/f.css">'

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import subprocess
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -230,7 +229,6 @@ def test_hostile_text_is_still_escaped_after_markup_is_reduced(sample):
     assert "Check &lt;script&gt;alert(1)&lt;/script&gt; and" in html
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is needed")
 @pytest.mark.parametrize("report_type", [ReportType.DETAILED, ReportType.OPERATIONS, ReportType.EXECUTIVE])
 def test_no_raw_tags_in_pdf_text(sample, report_type):
     recs, names = sample
