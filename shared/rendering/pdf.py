@@ -353,11 +353,20 @@ class _KeepWithStart(KeepTogether):  # type: ignore[misc]
         *heads, follow = self._content
         if heads and self._H > aH:
             _, used = _listWrapOn(heads, aW, self.canv)
-            pieces = follow.splitOn(self.canv, aW, aH - used) if aH > used else []
-            if len(pieces) >= 2:
+            # _listWrapOn leaves out the last heading's space after it and the block's space
+            # before it; without them the first piece could be measured to fit and then not,
+            # which left the heading alone at the foot of the page.
+            room = aH - used - heads[-1].getSpaceAfter() - follow.getSpaceBefore()
+            pieces = follow.splitOn(self.canv, aW, room) if room > 0 else []
+            if len(pieces) >= 2 and _has_body(pieces[0]):
                 more = [_continued(heads[-1])] if _is_heading(heads[-1]) else []
                 return [*heads, pieces[0], *more, *pieces[1:]]
         return list(super().split(aW, aH))
+
+
+def _has_body(piece: Any) -> bool:
+    """Whether the first piece of a split block shows more than a table's header row."""
+    return getattr(piece, "_nrows", 2) >= 2
 
 
 class _ContinuedHeading(Paragraph):  # type: ignore[misc]

@@ -373,3 +373,27 @@ def test_the_appendix_flows_on_after_the_last_rows_so_every_page_has_a_fair_shar
     appendix = " ".join(" ".join(texts[starts[0] :]).split())
     assert all(sub in appendix for sub in ctx["sub_names"])
     assert all(f"Subscription {i} – Łódź 日本" in appendix for i in range(subscriptions))
+
+
+def test_a_heading_never_ends_a_page_without_a_row_of_its_table() -> None:
+    """keep-with-next (the headings) keeps a heading with at least one body row of the table
+    after it: with every amount of text before it, the page that shows the heading also shows
+    the table's first row. (The executive's "Top risks" once sat alone at the foot of page 1.)"""
+    import subprocess
+
+    from shared.rendering.pdf import html_to_pdf
+
+    rows = "".join(f"<tr><td>risk-{i}</td><td>High</td></tr>" for i in range(40))
+    for filler in range(44, 60):
+        lines = "".join(f"<p>Line {n} of the text before the heading.</p>" for n in range(filler))
+        html = (
+            "<html><head><style>h2 { font-size: 13pt; margin: 14pt 0 5pt 0; -pdf-keep-with-next: true; "
+            "-pdf-outline: true; } p { margin: 0 0 3pt 0; }</style></head><body>"
+            f"{lines}<h2>Top risks</h2><table><tr><th>Risk</th><th>Impact</th></tr>{rows}</table>"
+            "</body></html>"
+        )
+        text = subprocess.run(
+            ["pdftotext", "-layout", "-", "-"], input=html_to_pdf(html), capture_output=True, check=True
+        ).stdout.decode()
+        page = next(p for p in text.split("\f") if "Top risks" in p)
+        assert "risk-0" in page, f"with {filler} lines before it the heading ends its page alone"
