@@ -159,6 +159,28 @@ def parse_callback_url(value: Any) -> str:
     return url
 
 
+CALLBACK_HEADER = "X-Callback-Url"
+
+
+def parse_csv_callback_url(query: str | None, header: str | None) -> str:
+    """The CSV upload's callback URL, from the ``callbackUrl`` query parameter or the
+    ``X-Callback-Url`` header (which stays out of request logs, as a query string does not);
+    checked as ``parse_callback_url`` checks it. Both at once is refused unless they agree."""
+    if header is None:
+        return parse_callback_url(query)
+    if query is not None and query != header:
+        raise InvalidInputError(
+            f"the callback URL is given twice, differently: use {CALLBACK_HEADER} or callbackUrl",
+            field=CALLBACK_HEADER,
+        )
+    try:
+        return parse_callback_url(header)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            str(exc).replace("callbackUrl", CALLBACK_HEADER), field=CALLBACK_HEADER
+        ) from None
+
+
 def parse_report_request(body: Any) -> ReportRequest:
     """Validate ``POST /api/reports``'s JSON body."""
     if not isinstance(body, dict):

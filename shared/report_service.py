@@ -21,7 +21,7 @@ from urllib.parse import quote
 from .blob_store import BlobStore
 from .errors import InvalidInputError
 from .links import ReportLinks
-from .models import CallbackState, Report, ReportStatus, category_label
+from .models import CallbackState, CallbackStatus, Report, ReportStatus, category_label
 from .ports import ReportTable
 from .table_store import TableStore
 
@@ -225,6 +225,39 @@ def reconcile(
     if stored is not None and stored.failure_code == code:
         log.warning("Report %s: orchestration %s; marked failed", report.report_id, state.runtime_status)
     return stored or report
+
+
+# -- a callback no orchestration will deliver -------------------------------------------------------
+
+START_FAILED = "start_failed"  # the report's orchestration could not be started (triggers/report_start.py)
+# Failures reconcile records: the report's orchestration ended or vanished without finishing it,
+# so nothing of it will deliver the report's callback.
+ORPHANED_FAILURES = frozenset({code for code, _ in _ENDED.values()} | {_MISSING[0]})
+
+
+def callback_instance_id(report_id: str) -> str:
+    """The instance that delivers the report's callback: the report's orchestration starts it as
+    a sub-orchestration, the poll that finds the report abandoned as an orchestration of its own.
+    One id either way, so the two can never both deliver it."""
+    return f"{report_id}:callback"
+
+
+def orphaned_callback(report: Report) -> bool:
+    """Whether the report's callback waits for a delivery no orchestration of the report will
+    make, and has not been tried yet: the report failed because its orchestration ended or
+    vanished, or (a schedule's report) because it could not be started. A caller of ``POST``
+    whose start failed was answered 503 and may try again with the same callback URL (a Logic
+    App retries a 5xx subscribe): a callback for the report it never got would end its wait
+    with the wrong report, so that one gets none."""
+    orphaned = report.failure_code in ORPHANED_FAILURES or (
+        report.failure_code == START_FAILED and bool(report.schedule_id)
+    )
+    return (
+        report.status is ReportStatus.FAILED
+        and orphaned
+        and bool(report.callback_url)
+        and (report.callback is None or report.callback.status is CallbackStatus.PENDING)
+    )
 
 
 def progress(store: TableStore, report: Report) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from enum import StrEnum
 import azure.durable_functions as df
 
 from orchestrators.report import ORCHESTRATOR
+from orchestrators.steps import STEP_ORCHESTRATOR
 from shared import clients, customer_service, report_service
-from shared.jobs import ReportStart
+from shared.jobs import CallbackInput, ReportStart, RetrySpec, StepInput
 from shared.models import Report, ReportStatus
 from shared.report_request import MAX_SUBSCRIPTIONS, ReportRequest
 from shared.settings import get_settings
@@ -99,9 +100,46 @@ async def launch_report(
         if once and _already_exists(exc):
             return StartOutcome.ALREADY_STARTED
         log.exception("Could not start the orchestration for report %s", report.report_id)
-        await asyncio.to_thread(
+        failed = await asyncio.to_thread(
             report_service.set_status, store, report.report_id, ReportStatus.FAILED,
-            failure_code="start_failed", failure_message=START_FAILED_MESSAGE,
+            failure_code=report_service.START_FAILED, failure_message=START_FAILED_MESSAGE,
         )  # fmt: skip
+        if failed is not None:
+            await deliver_orphaned_callback(client, failed)
         return StartOutcome.START_FAILED
     return StartOutcome.STARTED
+
+
+CALLBACK_START_TIMEOUT_SECONDS = 5
+
+
+async def deliver_orphaned_callback(client: df.DurableOrchestrationClient, report: Report) -> None:
+    """Start delivering the callback of a report no orchestration of it will deliver
+    (``report_service.orphaned_callback``): the step orchestration, run as an orchestration of
+    its own under the id the report's orchestration would have given it (``{id}:callback``),
+    with the durable retry policy. If that instance exists already (running, or ended) nothing
+    is started, so the callback is never delivered twice; the delivery activity itself sends a
+    delivered or finally failed callback never again. A start that fails is logged and tried
+    again by the next poll of the report."""
+    if not report_service.orphaned_callback(report):
+        return
+    instance_id = report_service.callback_instance_id(report.report_id)
+    s = get_settings()
+    retry = RetrySpec(s.retry_attempts, max(1, s.retry_interval_ms))
+    step = StepInput(
+        "deliver_callback", CallbackInput(report.report_id, retry.attempts).to_dict(), retry.to_dict()
+    )
+    try:
+        status = await asyncio.wait_for(client.get_status(instance_id), CALLBACK_START_TIMEOUT_SECONDS)
+        state = report_service.OrchestrationState.from_client_status(status)
+        if state is None or state.runtime_status is not None:
+            return  # it exists (or the runtime cannot say): the next poll looks again
+        await asyncio.wait_for(
+            client.start_new(STEP_ORCHESTRATOR, instance_id, step.to_dict()), CALLBACK_START_TIMEOUT_SECONDS
+        )
+    except Exception as exc:
+        if _already_exists(exc):
+            return
+        log.warning("Could not start the callback of report %s: %s", report.report_id, type(exc).__name__)
+        return
+    log.info("Callback of report %s started: its orchestration cannot deliver it", report.report_id)

@@ -5,9 +5,11 @@ Thin adapters: parse and validate, call ``shared``, shape the answer. Validation
 anything is stored. Starting answers 202 with ``Location`` (the report's own URL, which answers
 202 until the report is finished and then 200: the HTTP async pattern Logic Apps follows) and
 ``Retry-After``; no Durable management URL is ever handed out. Both start routes take an
-optional ``callbackUrl`` (checked here, before anything is stored; delivered by the
-orchestration once the report has finished). Polling reconciles the report
-with its orchestration's runtime status, so a terminated or crashed one still ends the report.
+optional ``callbackUrl`` (the CSV route in the query or the ``X-Callback-Url`` header, which
+stays out of request logs; checked here, before anything is stored; delivered by the
+orchestration once the report has finished). Polling reconciles the report with its
+orchestration's runtime status, so a terminated or crashed one still ends the report, and
+starts the delivery of a callback no orchestration of the report is left to deliver.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from shared.errors import InvalidInputError, LimitExceededError
 from shared.links import LinkSigner, public_base_url, report_links
 from shared.models import Report, ReportFilters, ReportStatus, is_guid
 from shared.report_request import (
+    CALLBACK_HEADER,
     check_csv_subscriptions,
-    parse_callback_url,
+    parse_csv_callback_url,
     parse_customer,
     parse_filters,
     parse_formats,
@@ -37,7 +40,13 @@ from shared.report_request import (
 from shared.settings import get_settings
 
 from .http import RETRY_AFTER_SECONDS, error_response, handle_errors, json_response, page_params
-from .report_start import START_FAILED_MESSAGE, StartOutcome, build_report, launch_report
+from .report_start import (
+    START_FAILED_MESSAGE,
+    StartOutcome,
+    build_report,
+    deliver_orphaned_callback,
+    launch_report,
+)
 
 bp = df.Blueprint()
 log = logging.getLogger(__name__)
@@ -92,7 +101,9 @@ async def start_csv_report(req: func.HttpRequest, client: df.DurableOrchestratio
     # Per-category exports have no Category column: the caller may say which category it is.
     category = req.params.get("category")
     default_category = _category_param(category) if category else None
-    callback_url = await asyncio.to_thread(parse_callback_url, req.params.get("callbackUrl"))
+    callback_url = await asyncio.to_thread(
+        parse_csv_callback_url, req.params.get("callbackUrl"), req.headers.get(CALLBACK_HEADER)
+    )
     declared = req.headers.get("content-length")
     if declared and _WHOLE_NUMBER.fullmatch(declared) and int(declared) > MAX_CSV_BYTES:
         raise LimitExceededError(f"The CSV file is larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
@@ -181,6 +192,9 @@ async def _answer_report(
                 report = await asyncio.to_thread(report_service.reconcile, store, report, state)
             except Exception:  # the table's answer stands; the next poll tries again
                 log.exception("Could not reconcile report %s with its orchestration", report_id)
+    # A report failed because its orchestration ended, vanished or never started has no one to
+    # deliver its callback: this poll starts the delivery (once: see deliver_orphaned_callback).
+    await deliver_orphaned_callback(client, report)
     # A caller that came with a link token is handed the same one back (a poller's Location
     # stays put); one with a function key gets new signed links when a link key is set.
     links = report_links(get_settings(), report_id, token=token)

@@ -22,7 +22,7 @@ from shared import callbacks, pipeline
 from shared.errors import InvalidInputError, TransientError
 from shared.links import ReportLinks
 from shared.models import CallbackState, CallbackStatus, Report, ReportStatus, ReportType
-from shared.report_request import parse_report_request
+from shared.report_request import parse_csv_callback_url, parse_report_request
 from shared.report_service import create_report, report_resource
 from shared.settings import reset_settings
 from shared.table_store import entity_to_report, report_to_entity
@@ -402,3 +402,34 @@ def test_the_callback_and_its_state_round_trip_through_the_entity() -> None:
         create_report(MemoryTable(), Report(RID, ReportType.COST, [SUB], callback_url=URL))
     )
     assert pending["callback"] == {"status": "pending", "attempts": 0, "deliveredAt": None, "lastError": None}
+
+
+# -- the CSV upload's X-Callback-Url header ---------------------------------------------------------
+
+
+def test_the_csv_callback_comes_from_the_header_or_the_query(fake_dns: list[str]) -> None:
+    url = "https://hooks.example.com/hook?sig=x"
+    assert parse_csv_callback_url(None, url) == url
+    assert parse_csv_callback_url(url, None) == url
+    assert parse_csv_callback_url(url, url) == url  # the same URL both ways is one URL
+    assert parse_csv_callback_url(None, None) == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://10.1.2.3/hook", "private"),
+        ("https://127.0.0.1/hook", "loopback"),
+        ("http://hooks.example.com/", "https"),
+    ],
+)
+def test_a_forbidden_header_is_refused_naming_the_header(url: str, says: str) -> None:
+    with pytest.raises(InvalidInputError, match=says) as caught:
+        parse_csv_callback_url(None, url)
+    assert caught.value.field == "X-Callback-Url" and "callbackUrl" not in str(caught.value)
+
+
+def test_two_different_callback_urls_are_refused(fake_dns: list[str]) -> None:
+    with pytest.raises(InvalidInputError, match="twice") as caught:
+        parse_csv_callback_url("https://hooks.example.com/a", "https://hooks.example.com/b")
+    assert caught.value.field == "X-Callback-Url" and "hooks.example.com" not in str(caught.value)

@@ -18,8 +18,18 @@ import pytest
 from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 from shared.errors import TransientError
-from shared.models import Report, ReportStatus, ReportType
-from shared.report_service import START_GRACE, OrchestrationState, failure_for, reconcile
+from shared.jobs import RetrySpec, StepInput
+from shared.models import CallbackState, CallbackStatus, Report, ReportStatus, ReportType
+from shared.report_service import (
+    ORPHANED_FAILURES,
+    START_FAILED,
+    START_GRACE,
+    OrchestrationState,
+    callback_instance_id,
+    failure_for,
+    orphaned_callback,
+    reconcile,
+)
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 REPORT_ID = "6f1d3a5e-0c43-4b7e-9f39-4a0d0f7c2b11"
@@ -288,3 +298,127 @@ def test_a_finished_report_does_not_ask_the_runtime(monkeypatch):
     client = FakeClient(terminated())
     response = get(monkeypatch, FakeStore(report(ReportStatus.COMPLETED)), client)
     assert response.status_code == 200 and client.calls == 0
+
+
+# -- a callback no orchestration will deliver ------------------------------------------------------
+
+
+def with_callback(
+    status: ReportStatus = ReportStatus.FAILED, code: str = "orchestration_terminated", **extra: object
+) -> Report:
+    r = report(status)
+    r.failure_code = code if status is ReportStatus.FAILED else ""
+    r.callback_url = "https://hooks.example.com/cb?sig=secret"
+    r.callback = CallbackState()
+    for name, value in extra.items():
+        setattr(r, name, value)
+    return r
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["orchestration_terminated", "orchestration_failed", "orchestration_canceled",
+     "orchestration_ended_unfinished", "orchestration_missing"],
+)  # fmt: skip
+def test_a_report_failed_by_reconcile_has_an_orphaned_callback(code):
+    assert orphaned_callback(with_callback(code=code))
+    assert code in ORPHANED_FAILURES
+
+
+def test_what_reconcile_records_is_what_counts_as_orphaned():
+    for runtime in ("Failed", "Terminated", "Canceled", "Completed"):
+        verdict = failure_for(report(), OrchestrationState(runtime), now=NOW)
+        assert verdict is not None and verdict[0] in ORPHANED_FAILURES
+    verdict = failure_for(report(), OrchestrationState(None), now=NOW)
+    assert verdict is not None and verdict[0] in ORPHANED_FAILURES
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        lambda: with_callback(code="authorization_failed"),  # its orchestration delivers it
+        lambda: with_callback(ReportStatus.PROCESSING),
+        lambda: with_callback(ReportStatus.COMPLETED),
+        lambda: with_callback(callback_url="", callback=None),
+        lambda: with_callback(callback=CallbackState(CallbackStatus.RETRYING, 1)),
+        lambda: with_callback(callback=CallbackState(CallbackStatus.DELIVERED, 1)),
+        lambda: with_callback(callback=CallbackState(CallbackStatus.FAILED, 3)),
+        lambda: with_callback(code=START_FAILED),  # a POST answered 503: its caller knows
+    ],
+    ids=["own-failure", "running", "completed", "no-callback", "retrying", "delivered", "failed",
+         "post-start-failed"],
+)  # fmt: skip
+def test_other_reports_have_no_orphaned_callback(made):
+    assert not orphaned_callback(made())
+
+
+def test_a_schedules_report_that_could_not_start_has_an_orphaned_callback():
+    assert orphaned_callback(with_callback(code=START_FAILED, schedule_id="weekly-contoso"))
+
+
+def test_the_callback_instance_is_under_the_reports_prefix():
+    from shared.retention import sub_instance_prefix
+
+    assert callback_instance_id(REPORT_ID) == f"{REPORT_ID}:callback"
+    assert callback_instance_id(REPORT_ID).startswith(sub_instance_prefix(REPORT_ID))
+
+
+class CallbackClient(FakeClient):
+    """The report's instance answers as told; the callback's as ``callback`` says (None: no such
+    instance), and ``start_new`` records what it is asked to start (or raises ``refuse``)."""
+
+    def __init__(self, answer: object, callback: object = None, refuse: Exception | None = None) -> None:
+        super().__init__(answer)
+        self.callback, self.refuse = callback, refuse
+        self.started: list[tuple[str, str, dict]] = []
+
+    async def get_status(self, instance_id: str) -> object:
+        if instance_id == callback_instance_id(REPORT_ID):
+            return self.callback if self.callback is not None else DurableOrchestrationStatus.from_json("")
+        return await super().get_status(instance_id)
+
+    async def start_new(self, name: str, instance_id: str, client_input: dict) -> str:
+        if self.refuse is not None:
+            raise self.refuse
+        self.started.append((name, instance_id, client_input))
+        return instance_id
+
+
+def test_a_terminated_report_with_a_callback_starts_its_delivery(monkeypatch):
+    store = FakeStore(with_callback(ReportStatus.PROCESSING))
+    client = CallbackClient(terminated())
+    response = get(monkeypatch, store, client)
+    assert json.loads(response.get_body())["status"] == "failed"
+    ((name, instance_id, given),) = client.started
+    assert name == "report_step_orchestrator" and instance_id == f"{REPORT_ID}:callback"
+    step = StepInput.from_dict(given)
+    assert step.activity == "deliver_callback" and step.input["report_id"] == REPORT_ID
+    assert "hooks.example.com" not in json.dumps(given)  # the URL never enters history
+    assert RetrySpec.from_dict(step.retry).attempts == step.input["attempts"]
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        DurableOrchestrationStatus.from_json({"instanceId": "x", "runtimeStatus": "Running"}),
+        DurableOrchestrationStatus.from_json({"instanceId": "x", "runtimeStatus": "Completed"}),
+        DurableOrchestrationStatus.from_json({"Message": "An error has occurred."}),
+    ],
+    ids=["running", "ended", "cannot-say"],
+)
+def test_an_existing_callback_instance_is_left_alone(monkeypatch, callback):
+    store = FakeStore(with_callback(ReportStatus.PROCESSING))
+    client = CallbackClient(terminated(), callback=callback)
+    assert get(monkeypatch, store, client).status_code == 200
+    assert client.started == []
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [Exception("An Orchestration instance with the status Running already exists."), ConnectionError("x")],
+    ids=["raced", "runtime-down"],
+)
+def test_a_refused_start_still_answers_the_report(monkeypatch, refusal):
+    store = FakeStore(with_callback(ReportStatus.PROCESSING))
+    response = get(monkeypatch, store, CallbackClient(terminated(), refuse=refusal))
+    assert response.status_code == 200 and json.loads(response.get_body())["status"] == "failed"

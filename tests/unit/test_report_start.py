@@ -73,3 +73,34 @@ def test_an_http_start_is_not_once_and_an_existing_instance_is_a_failure(table: 
     # POST /api/reports makes a new id every time: "already exists" would be a fault there.
     exists = Exception("An Orchestration instance with the status Running already exists.")
     assert launch(Client(exists), once=False) is StartOutcome.START_FAILED
+
+
+class FlakyClient(Client):
+    """Refuses the report's start, takes the callback's (the runtime came back), and knows no
+    instance yet."""
+
+    async def start_new(self, name: str, instance_id: str, client_input: Any = None) -> str:
+        self.started.append(instance_id)
+        if instance_id == RID:
+            raise ConnectionError("refused")
+        return instance_id
+
+    async def get_status(self, instance_id: str) -> Any:
+        from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
+
+        return DurableOrchestrationStatus.from_json("")  # the extension's 404: no such instance
+
+
+def test_a_schedules_report_that_could_not_start_still_gets_its_callback(table: MemoryTable) -> None:
+    client = FlakyClient()
+    report = Report(RID, ReportType.COST, [SUB], schedule_id="s", callback_url="https://hooks.example.com/cb")
+    assert asyncio.run(launch_report(client, report, once=True)) is StartOutcome.START_FAILED
+    assert client.started == [RID, f"{RID}:callback"]
+
+
+def test_a_posted_report_that_could_not_start_gets_no_callback(table: MemoryTable) -> None:
+    # Its caller was answered 503 and may try again with the same callback URL.
+    client = FlakyClient()
+    report = Report(RID, ReportType.COST, [SUB], callback_url="https://hooks.example.com/cb")
+    assert asyncio.run(launch_report(client, report, once=False)) is StartOutcome.START_FAILED
+    assert client.started == [RID]
