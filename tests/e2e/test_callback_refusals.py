@@ -57,3 +57,15 @@ def test_the_csv_route_refuses_a_forbidden_callback_before_storing_the_file(
         response = api.start_csv(data, reportType="detailed", formats="html", callbackUrl=url)
         check_refused(response, says)
         assert "sig=" not in response.text
+
+
+def test_the_csv_route_refuses_a_forbidden_callback_header(api: ApiClient, nothing_started: None) -> None:
+    data = to_csv(HEADER_2025, [row("Security", "High", "Enable MFA", SUB_A, "", "Production")])
+    response = api.post(
+        "/api/reports/csv", params={"reportType": "detailed", "formats": "html"}, data=data,
+        headers={"Content-Type": "text/csv", "X-Callback-Url": "https://10.20.30.40/hook?sig=x"},
+    )  # fmt: skip
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["field"] == "X-Callback-Url" and "private" in error["message"], error
+    assert "sig=" not in response.text

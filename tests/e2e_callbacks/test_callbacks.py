@@ -10,8 +10,9 @@ Checked: the body is the report resource as ``GET /api/reports/{id}`` answers it
 receiver can verify it (and a tampered body does not verify); a failed report is delivered
 too; 5xx is retried by the durable retry policy and every attempt is recorded; a redirect is
 never followed; retries that run out leave the report as it ended; the CSV route takes
-``callbackUrl`` too; and the URL (with its ``sig=``) shows up in no answer, no orchestration
-history and no log line.
+``callbackUrl`` too, in the query or the ``X-Callback-Url`` header; a report whose orchestration
+is terminated is delivered once, by the poll that marks it failed; and the URL (with its
+``sig=``) shows up in no answer, no orchestration history and no log line.
 """
 
 from __future__ import annotations
@@ -233,6 +234,66 @@ def test_a_csv_report_takes_its_callback_in_the_query(
     assert report["source"] == "csv" and report["callback"]["status"] == "delivered"
     (got,) = receiver.for_report(rid)
     assert got.path.startswith("/hooks/csv?") and json.loads(got.body)["counts"]["recommendations"] == 1
+    check_no_url_anywhere(api, rid, caplog)
+
+
+def test_a_csv_report_takes_its_callback_in_a_header(
+    api: ApiClient, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    data = to_csv(HEADER_2025, [row("Security", "High", "Enable MFA for owners", SUB_A, "", "Production")])
+    with within(REPORT_TIMEOUT_SECONDS + 20):
+        response = api.post(
+            "/api/reports/csv", params={"reportType": "detailed", "formats": "html"}, data=data,
+            headers={"Content-Type": "text/csv", "X-Callback-Url": hook(receiver, "csv-header")}, timeout=60,
+        )  # fmt: skip
+        assert response.status_code == 202, response.text
+        rid = response.json()["reportId"]
+        report = settled(api, rid)
+
+    assert report["source"] == "csv" and report["callback"]["status"] == "delivered"
+    (got,) = receiver.for_report(rid)
+    assert got.path.startswith("/hooks/csv-header?")
+    check_no_url_anywhere(api, rid, caplog)
+
+
+def test_a_terminated_report_is_delivered_once_by_the_poll_that_finds_it(
+    api: ApiClient, receiver: Receiver, stack: Any, sample: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The report's orchestration is terminated while it fetches, so it never reaches its
+    callback stage: the GET that marks the report failed starts the delivery, once."""
+    caplog.set_level(logging.DEBUG)
+    sub = sample[0]
+    stack.standin.inject_fault(subscription=sub, operation="list", delay=5, count=1)
+    host = stack.host
+    try:
+        with within(REPORT_TIMEOUT_SECONDS + 20):
+            rid = start(api, [sub], hook(receiver, "terminated"))
+            while host.engine.get(f"{rid}:fetch:{sub.lower()}") is None:
+                time.sleep(0.05)
+            host.run(host.client().terminate(rid, "stopped by an operator"))
+            while host.run(host.client().get_status(rid)).runtime_status.value != "Terminated":
+                time.sleep(0.05)
+            report = settled(api, rid)
+    finally:
+        stack.standin.clear_faults()
+
+    assert report["status"] == "failed" and report["failure"]["code"] == "orchestration_terminated"
+    assert report["callback"]["status"] == "delivered" and report["callback"]["attempts"] == 1
+    (got,) = receiver.for_report(rid)
+    timestamp, signature = got.headers["X-Advisor-Timestamp"], got.headers["X-Advisor-Signature"]
+    assert verify_signature(SIGNING_KEY, timestamp, got.body, signature, now=time.time())
+    delivered = json.loads(got.body)
+    assert delivered["status"] == "failed" and delivered["failure"] == report["failure"]
+    # The delivery ran in its own orchestration under the id the report's would have used.
+    assert api.history(f"{rid}:callback")["runtimeStatus"] == "Completed"
+
+    # Polled again, after everything has settled: nothing is delivered twice.
+    host.wait_for_idle(timeout=15)
+    for _ in range(3):
+        assert api.get(f"/api/reports/{rid}").json()["callback"] == report["callback"]
+    host.wait_for_idle(timeout=15)
+    assert len(receiver.for_report(rid)) == 1
     check_no_url_anywhere(api, rid, caplog)
 
 
