@@ -385,6 +385,17 @@ def _report() -> Json:
             "monthly": prop("Monthly savings", "Decimal amount, as text."),
             "annual": prop("Annual savings", "Decimal amount, as text."),
             "count": prop("Recommendations", "How many recommendations the sums cover.", "integer"),
+            "achievable": obj(
+                {
+                    "monthly": prop("Achievable monthly savings", "Decimal amount, as text."),
+                    "annual": prop("Achievable annual savings", "Decimal amount, as text."),
+                },
+                summary="Achievable savings",
+                description="What can be saved without overlap (a resource counted once, "
+                "reservations and savings plans for the same compute not added together): the "
+                "headline the cost and executive reports print. Absent on reports made before "
+                "it was shown.",
+            ),
         }
     )
     return obj(
@@ -436,8 +447,9 @@ def _report() -> Json:
                 {
                     "byCurrency": prop(
                         "Savings by currency", "Currency -> monthly and annual savings (upper "
-                        "bounds: overlapping recommendations are not netted out); `unknown` "
-                        "counts recommendations without a currency.", "object",
+                        "bounds: overlapping recommendations are not netted out) and the "
+                        "achievable figure without overlap; `unknown` counts recommendations "
+                        "without a currency.", "object",
                         additionalProperties=currency,
                     ),
                     "note": nullable(prop("Savings note", "What the savings figures mean.")),
@@ -861,7 +873,12 @@ def _report_paths() -> Json:
                           maxLength=MAX_CUSTOMER_LENGTH, visibility="advanced"),
                     param("callbackUrl", "query", "Callback URL", "An https URL on a public host "
                           "the report is POSTed to, signed, when it ends (request logs may keep "
-                          "a URL in the query).", format="uri", visibility="advanced"),
+                          "a URL in the query: X-Callback-Url does not).", format="uri",
+                          visibility="advanced"),
+                    param("X-Callback-Url", "header", "Callback URL (header)", "The callback URL "
+                          "as a request header instead of callbackUrl, so it stays out of request "
+                          "logs; checked the same way. Both at once must be the same URL.",
+                          format="uri", visibility="advanced"),
                     body("CSV file", "The exported CSV file.", {"type": "string", "format": "binary"}),
                 ],
                 responses={

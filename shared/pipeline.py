@@ -267,6 +267,21 @@ def _generated_at(report: Report) -> datetime:
     return report.fetched_at or report.requested_at or datetime.now(UTC)
 
 
+def headline_savings(summary: ReportSummary) -> dict[str, Any]:
+    """Per currency, the savings the report resource shows: the sum of every recommendation
+    (``monthly``, ``annual``: an upper bound, overlaps counted twice) and ``achievable`` without
+    overlap, the headline the cost and executive reports print (their own fallback, the sum,
+    where nothing positive was counted)."""
+    headline: dict[str, Any] = {}
+    for total in summary.savings:
+        achievable = summary.achievable.get(total.currency, total)
+        headline[total.currency] = {
+            "monthly": str(total.monthly), "annual": str(total.annual), "count": total.count,
+            "achievable": {"monthly": str(achievable.monthly), "annual": str(achievable.annual)},
+        }  # fmt: skip
+    return headline
+
+
 def summarize_report(
     report_id: str,
     *,
@@ -298,10 +313,7 @@ def summarize_report(
     report.recommendation_count = summary.total
     report.counts_by_category = dict(summary.counts_by_category)
     report.counts_by_impact = dict(summary.counts_by_impact)
-    report.savings_by_currency = {
-        s.currency: {"monthly": str(s.monthly), "annual": str(s.annual), "count": s.count}
-        for s in summary.savings
-    }
+    report.savings_by_currency = headline_savings(summary)
     if summary.unknown_currency_count:
         report.savings_by_currency["unknown"] = {"count": summary.unknown_currency_count}
     report.savings_note = summary.savings_note

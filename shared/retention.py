@@ -10,9 +10,10 @@ What a report leaves behind, and where:
 - the uploaded CSV (``{id}.csv`` in the uploads container);
 - the orchestration history of the report's instance (its id is the report id) and of its
   sub-orchestrations (``{id}:fetch:{subscription}``, ``{id}:csv``, ``{id}:html``,
-  ``{id}:pdf:NNNN``, ``{id}:callback``: all named ``{id}:...``), purged through the Durable
-  client (a completed report's orchestration runs on while it delivers its callback: until that
-  ends, the report counts as running);
+  ``{id}:pdf:NNNN``, ``{id}:callback``: all named ``{id}:...``; ``{id}:callback`` may also be
+  an orchestration of its own, started by the poll that found the report abandoned), purged
+  through the Durable client (a completed report's orchestration runs on while it delivers its
+  callback: until that ends, the report counts as running);
 - last, the report entity and its listing row: a report deleted is a 404, not a tombstone.
 
 Rules:

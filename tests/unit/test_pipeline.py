@@ -21,7 +21,7 @@ from shared.jobs import FetchOutcome, ReportJob, RetrySpec
 from shared.models import Report, ReportFilters, ReportStatus, ReportType
 from shared.rendering import load_pdf_plan
 from shared.rendering.pdf import footer_text
-from shared.report_service import csv_blob_name
+from shared.report_service import csv_blob_name, report_resource
 from shared.summary_store import load_summary
 from tests.conftest import make_recommendation
 from tests.fakes import MemoryFiles, MemoryTable
@@ -309,7 +309,10 @@ def test_a_cost_report_from_a_csv_keeps_cost_only_and_says_so(table, files):
     pipeline.summarize_report(RID, store=table, files=files)
     report = table.get_report(RID)
     assert report.counts_by_category == {"cost": 1}
-    assert report.savings_by_currency["EUR"] == {"monthly": "444.33", "annual": "5332", "count": 1}
+    assert report.savings_by_currency["EUR"] == {
+        "monthly": "444.33", "annual": "5332", "count": 1,
+        "achievable": {"monthly": "444.33", "annual": "5331.96"},  # twelve months, as the reports print it
+    }  # fmt: skip
     html = files.download(pipeline.render_html_file(RID, store=table, files=files).blob).decode()
     assert "Categories (report type)" in html and "Lock down" not in html
 
@@ -378,3 +381,24 @@ def test_no_comparison_without_a_previous_report_of_the_same_scope(table, files)
     pipeline.summarize_report(RID, store=table, files=files)
     summary = load_summary(files.download(f"{RID}/summary.json"))
     assert summary.changes is None
+
+
+def test_the_report_resource_shows_the_achievable_savings_the_reports_print(table, files):
+    """Two recommendations on one virtual machine: the sum counts both, the achievable figure
+    (what the cost and executive reports print as their headline) only the larger."""
+    store_report(table, report_type=ReportType.COST)
+    first = make_recommendation(10)
+    overlap = make_recommendation(
+        31, resource_id=first.resource_id, resource_name=first.resource_name,
+        resource_group=first.resource_group,
+    )  # fmt: skip
+    other = make_recommendation(7, currency="EUR")
+    table.save_recommendations(RID, [first, overlap, other])
+    pipeline.summarize_report(RID, store=table, files=files)
+
+    shown = report_resource(table.get_report(RID))["savings"]["byCurrency"]
+    assert shown["USD"]["monthly"] == "41.50" and shown["USD"]["count"] == 2
+    assert shown["USD"]["achievable"] == {"monthly": "31.25", "annual": "375.00"}
+    assert shown["EUR"]["achievable"] == {"monthly": "7.25", "annual": "87.00"}
+    summary = load_summary(files.download(f"{RID}/summary.json"))
+    assert shown["USD"]["achievable"]["monthly"] == str(summary.achievable["USD"].monthly)

@@ -16,7 +16,13 @@ import pytest
 from shared.errors import TransientError
 from shared.models import Report, ReportStatus, ReportType
 from shared.ports import ReportAge
-from shared.report_service import OrchestrationState, csv_blob_name, provider_logo_blob, report_logo_blob
+from shared.report_service import (
+    OrchestrationState,
+    callback_instance_id,
+    csv_blob_name,
+    provider_logo_blob,
+    report_logo_blob,
+)
 from shared.retention import ENDED, Removal, ReportStores, delete_report, due_reports, sweep
 from tests.conftest import make_recommendation
 from tests.fakes import MemoryFiles, MemoryTable
@@ -398,3 +404,17 @@ def test_a_runtime_that_lists_ended_instances_it_never_purges_is_an_error_not_a_
     with pytest.raises(TransientError):
         world.delete(rid(1))
     assert world.snapshot() == before
+
+
+@pytest.mark.parametrize("runtime", ["Terminated", None], ids=["terminated", "never-started"])
+def test_a_callback_the_poll_started_keeps_its_report_until_delivered_then_goes_with_it(runtime) -> None:
+    """The poll that fails an abandoned report starts ``{id}:callback`` as an orchestration of
+    its own (triggers/report_start.py): under the report's prefix, it counts as the report's."""
+    world = World()
+    world.add(rid(1), status=ReportStatus.FAILED, runtime=runtime)
+    world.runtime.instances[callback_instance_id(rid(1))] = "Running"
+    assert world.delete(rid(1)) is Removal.RUNNING
+    assert world.table.get_report(rid(1)) is not None
+    world.runtime.instances[callback_instance_id(rid(1))] = "Completed"
+    assert world.delete(rid(1)) is Removal.DELETED
+    assert world.traces(rid(1)) == []
