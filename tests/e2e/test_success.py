@@ -148,6 +148,10 @@ def test_savings_are_per_currency_and_never_summed(report: dict[str, Any], tenan
         high_m, high_a = tenant.savings(currency)
         assert 0 < low_m <= monthly <= high_m, currency
         assert 0 < low_a <= annual <= high_a, currency
+        # The headline the cost and executive reports print: overlaps counted once, so at most the sum.
+        achievable = figures["achievable"]
+        assert 0 < Decimal(achievable["monthly"]) <= monthly, currency
+        assert Decimal(achievable["annual"]) == Decimal(achievable["monthly"]) * 12, currency
         served = [r for r in tenant.recs if (r["properties"].get("extendedProperties") or {}).get(
             "savingsCurrency") == currency]  # fmt: skip
         assert 0 < figures["count"] <= len(served)
