@@ -37,6 +37,8 @@ param advisorClientSecretName string = ''
 
 @description('Optional: name of the Key Vault secret holding the key that signs report callbacks (CALLBACK_SIGNING_KEY, set as a Key Vault reference); empty: callbacks are refused.')
 param callbackSigningKeySecretName string = ''
+@description('Optional: name of the Key Vault secret holding the key of signed report links (REPORT_LINK_KEY, set as a Key Vault reference); empty: links need the function key.')
+param reportLinkKeySecretName string = ''
 
 @description('Durable Functions task hub name (host.json reads it as %DURABLE_TASK_HUB%).')
 param durableTaskHub string = 'AdvisorReports'
@@ -163,6 +165,7 @@ module api 'app/api.bicep' = {
     advisorClientId: advisorClientId
     advisorClientSecretName: advisorClientSecretName
     callbackSigningKeySecretName: callbackSigningKeySecretName
+    reportLinkKeySecretName: reportLinkKeySecretName
     appSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
   }
   // The app starts with its identity: let the role assignments land first.

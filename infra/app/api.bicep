@@ -4,10 +4,10 @@
 //
 // App settings are exactly what the app and the host read (tests/unit/test_infra.py checks
 // them against shared/settings.py and local.settings.sample.json).
-// optional-settings: ADVISOR_PAGE_SIZE DOWNLOAD_SAS_MINUTES PDF_ROWS_PER_PART TABLE_WRITE_WORKERS RETRY_ATTEMPTS RETRY_INTERVAL_SECONDS FETCH_TIMEOUT_SECONDS REPORTS_CONTAINER UPLOADS_CONTAINER REPORTS_TABLE RECOMMENDATIONS_TABLE TLS_CA_BUNDLE PUBLIC_BASE_URL REPORT_LINK_KEY REPORT_LINK_HOURS REPORT_PROVIDER_NAME REPORT_PROVIDER_LOGO_BLOB CALLBACK_ALLOW_PRIVATE_HOSTS REPORT_RETENTION_DAYS
+// optional-settings: ADVISOR_PAGE_SIZE DOWNLOAD_SAS_MINUTES PDF_ROWS_PER_PART TABLE_WRITE_WORKERS RETRY_ATTEMPTS RETRY_INTERVAL_SECONDS FETCH_TIMEOUT_SECONDS REPORTS_CONTAINER UPLOADS_CONTAINER REPORTS_TABLE RECOMMENDATIONS_TABLE TLS_CA_BUNDLE PUBLIC_BASE_URL REPORT_LINK_HOURS REPORT_PROVIDER_NAME REPORT_PROVIDER_LOGO_BLOB CALLBACK_ALLOW_PRIVATE_HOSTS REPORT_RETENTION_DAYS
 // (the code's defaults apply; TLS_CA_BUNDLE is for a local stand-in with a private CA only;
 // PUBLIC_BASE_URL only when callers reach the app by another name than the platform's
-// WEBSITE_HOSTNAME; REPORT_LINK_KEY, for signed polling links, best as a Key Vault reference).
+// WEBSITE_HOSTNAME).
 param name string
 param planName string
 param location string = resourceGroup().location
@@ -24,6 +24,8 @@ param advisorClientId string = ''
 param advisorClientSecretName string = ''
 @description('Key Vault secret that signs report callbacks; empty: no CALLBACK_SIGNING_KEY, callbacks are refused.')
 param callbackSigningKeySecretName string = ''
+@description('Key Vault secret that signs report-scoped links (Location, file links a Logic App follows without the key); empty: no REPORT_LINK_KEY, links need the function key.')
+param reportLinkKeySecretName string = ''
 @description('Subnet delegated to Microsoft.App/environments for VNet integration; empty: none.')
 param appSubnetId string = ''
 @description('NCRONTAB schedule of the report_retention timer (deletes reports past their retention).')
@@ -80,6 +82,10 @@ var appSettings = {
   CALLBACK_SIGNING_KEY: empty(callbackSigningKeySecretName)
     ? ''
     : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${callbackSigningKeySecretName}/)'
+  // The same for the key of the signed, expiring report links.
+  REPORT_LINK_KEY: empty(reportLinkKeySecretName)
+    ? ''
+    : '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${reportLinkKeySecretName}/)'
 }
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
@@ -94,7 +100,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
-    // Key Vault references in app settings (CALLBACK_SIGNING_KEY) resolve with this identity.
+    // Key Vault references in app settings (CALLBACK_SIGNING_KEY, REPORT_LINK_KEY) resolve with this identity.
     keyVaultReferenceIdentity: identityId
     virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     siteConfig: {

@@ -133,6 +133,28 @@ def test_identity_based_storage_and_no_secret_in_app_settings():
     assert "listKeys(" not in everything and "AccountKey=" not in everything
 
 
+@pytest.mark.parametrize(
+    ("setting", "parameter"),
+    [
+        ("CALLBACK_SIGNING_KEY", "callbackSigningKeySecretName"),
+        ("REPORT_LINK_KEY", "reportLinkKeySecretName"),
+    ],
+)
+def test_signing_keys_are_key_vault_references_or_unset(setting: str, parameter: str) -> None:
+    """The two keys the app signs with reach it only as Key Vault references (resolved by the
+    platform with the app identity), or not at all; azd's environment names the secret."""
+    api = " ".join((INFRA / "app" / "api.bicep").read_text().split())
+    expected = (
+        f"{setting}: empty({parameter}) ? '' "
+        f": '@Microsoft.KeyVault(SecretUri=${{keyVaultUri}}secrets/${{{parameter}}}/)'"
+    )
+    assert expected in api
+    assert infra_app_settings()[setting].strip() == f"empty({parameter})"  # nothing else sets it
+    main = (INFRA / "main.bicep").read_text()
+    assert f"param {parameter} string = ''" in main and f"{parameter}: {parameter}" in main
+    assert "keyVaultReferenceIdentity: identityId" in (INFRA / "app" / "api.bicep").read_text()
+
+
 def test_flex_consumption_python_311_without_worker_runtime_setting():
     api = _bicep("app/api.bicep")
     assert "FUNCTIONS_WORKER_RUNTIME" not in infra_app_settings()
