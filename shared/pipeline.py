@@ -301,7 +301,8 @@ def summarize_report(
         filters=report_filters(report),
         by_area=report.report_type is ReportType.OPERATIONS,
     )
-    summary.changes = changes_since_previous(report, summary, store=store, files=files)
+    if report.report_type in COMPARED_TYPES:  # the only type that shows it: no reads for the others
+        summary.changes = changes_since_previous(report, summary, store=store, files=files)
     blob = files.upload(_summary_blob(report_id), dump_summary(summary), content_type="application/json")
     # The generation date is part of what the summary prints, and the plan measures the summary
     # as the render steps will draw it (rendering.pdf.plan_pdf_parts): fix the date first.
@@ -327,6 +328,9 @@ def summarize_report(
     return SummaryResult(report_id, summary.total, len(parts), blob)
 
 
+# The report types that print "since the previous report" (the executive). Finding the previous
+# report and reading its summary costs a listing, entity reads and a blob download.
+COMPARED_TYPES = frozenset({ReportType.EXECUTIVE})
 PREVIOUS_REPORT_SCAN = 200  # index rows looked at, newest first, for the previous report
 
 

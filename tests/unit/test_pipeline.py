@@ -375,6 +375,18 @@ def test_the_executive_compares_with_the_previous_report_of_the_same_scope(table
     assert f"{sign}USD " in html  # the change per currency, signed
 
 
+def test_only_the_executive_looks_for_a_previous_report(table, files, monkeypatch):
+    """The other types print no comparison, so they never pay for finding one (a listing,
+    entity reads and the previous summary's download)."""
+    looked: list[str] = []
+    monkeypatch.setattr(pipeline, "previous_report", lambda report, store: looked.append(report.report_id))
+    for report_type in ReportType:
+        store_report(table, report_type=report_type)
+        seed(table)
+        pipeline.summarize_report(RID, store=table, files=files)
+    assert looked == [RID]  # once, for the executive
+
+
 def test_no_comparison_without_a_previous_report_of_the_same_scope(table, files):
     store_report(table, report_type=ReportType.EXECUTIVE)
     seed(table)
