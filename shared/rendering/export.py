@@ -20,7 +20,6 @@ hyperlinks.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 from collections.abc import Iterable, Iterator
@@ -57,7 +56,6 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 HEADERS = tuple(name for name, _ in COLUMNS)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_TAG_RE = re.compile(r"<[^>]{0,500}>")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 _WHOLE_CURRENCIES = frozenset({"JPY", "KRW", "CLP", "ISK", "HUF", "VND", "IDR"})
 # Excel's limit per cell; longer text is cut (Advisor's texts are far shorter).
@@ -86,10 +84,8 @@ class ActionRow:
     last_updated: datetime | None
 
 
-def plain_text(value: str) -> str:
-    """Advisor's text with any markup reduced to its text ("Use <b>managed disks</b>" -> "Use
-    managed disks"), entities decoded, whitespace collapsed."""
-    return " ".join(html.unescape(_TAG_RE.sub("", value or "")).split())
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def action_rows(summary: ReportSummary) -> Iterator[ActionRow]:
@@ -97,7 +93,9 @@ def action_rows(summary: ReportSummary) -> Iterator[ActionRow]:
     names = summary.subscription_names
     for group in summary.groups:
         category = category_label(group.category)
-        problem, solution = plain_text(group.problem), plain_text(group.solution)
+        # Already plain text (shared.text.plain_text, applied once in shared.summary); a cell
+        # holds it on one line, so a row reads as one line in a spreadsheet.
+        problem, solution = _one_line(group.problem), _one_line(group.solution)
         for row in group.rows:
             yield ActionRow(
                 stable_id=row.stable_id,

@@ -21,12 +21,12 @@ from shared.rendering.export import (
     action_rows,
     csv_bytes,
     money_format,
-    plain_text,
     safe_text,
     xlsx_bytes,
 )
 from shared.summary import summarize
 from shared.summary_store import dump_summary, load_summary
+from shared.text import plain_text
 from tests.unit.test_action_plan import _sample_recommendations
 
 COL = {name: i for i, name in enumerate(HEADERS)}
@@ -205,3 +205,11 @@ def test_an_empty_report_exports_its_header() -> None:
     summary = summarize([])
     assert _read_csv(csv_bytes(action_rows(summary))) == [list(HEADERS)]
     assert _read_xlsx(xlsx_bytes(action_rows(summary))) == [HEADERS]
+
+
+def test_the_export_says_what_the_report_says_for_escaped_markup() -> None:
+    """Advisor's text is made plain once (shared.text); the export does not strip it a second
+    time, so an escaped tag the reports print as text ("<script>") is in the export too."""
+    rec = _rec(1, problem="Block &lt;script&gt; in <b>inputs</b>")
+    (row,) = _read_csv(csv_bytes(action_rows(summarize([rec]))))[1:]
+    assert row[COL["Problem"]] == "Block <script> in inputs"
