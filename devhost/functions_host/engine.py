@@ -316,6 +316,8 @@ class Engine:
         now = h.utcnow()
         with self._cond:
             existing = self.instances.get(instance_id)
+            # The extension's default OverridableExistingInstanceStates (NonRunningStates,
+            # DurableTaskOptions.cs): an ended instance is overwritten, a live one refused.
             if existing is not None and existing.status not in TERMINAL:
                 raise InstanceError(
                     409, f"An Orchestration instance with the status {existing.status} already exists."
